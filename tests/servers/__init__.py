@@ -1,0 +1,1 @@
+"""Loopback servers used by the test-suite and benchmarks."""

@@ -1,0 +1,113 @@
+"""The Python API: one function per command, each finding the workspace and resolving config.
+
+The CLI is a thin layer over these functions; Python users call them directly::
+
+    import zoo_vcs
+    zoo_vcs.add("models/alexnet/bvlc_alexnet.caffemodel")
+    zoo_vcs.checkout("models/alexnet")
+    weights = zoo_vcs.fetch_model("models/alexnet")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import checkout as checkoutmod
+from . import gc as gcmod
+from . import modeldir, tracking
+from . import status as statusmod
+from . import verify as verifymod
+from .cache import ObjectCache
+from .config import Config
+from .errors import UsageError
+from .statcache import StatCache
+from .workspace import Workspace
+
+PathLike = str | os.PathLike[str]
+
+
+def _setup(paths: Sequence[PathLike], flags: dict[str, Any] | None,
+           cwd: PathLike | None = None) -> tuple[Workspace, list[Path], Config]:
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    resolved = [p if p.is_absolute() else base / p for p in map(Path, paths)]
+    ws = Workspace.discover(resolved[0] if resolved else base)
+    return ws, resolved, ws.config(flags)
+
+
+def add(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
+        ) -> tracking.AddResult:
+    """Track binaries: hash into the cache, write ``FILE.zoo``, git-ignore, sync the readme.
+
+    Raises
+    ------
+    UsageError
+        A path is not a regular file in the repository (or is a pointer or readme).
+    """
+    ws, resolved, cfg = _setup(paths, {"jobs": jobs}, cwd)
+    return tracking.add(ws, resolved, cfg)
+
+
+def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
+             jobs: int | None = None, timeout: float | None = None, link: str | None = None,
+             callback: Any = None, cwd: PathLike | None = None) -> checkoutmod.CheckoutResult:
+    """Restore every tracked binary under ``paths`` (default: the whole repository), verified.
+
+    Raises
+    ------
+    OperationError
+        Some files could not be restored; ``.errors`` says why for each, ``.result``
+        holds what was done.
+    """
+    ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
+    return checkoutmod.checkout(ws, resolved, cfg, force=force, dry_run=dry_run,
+                                callback=callback)
+
+
+def status(*paths: PathLike, cwd: PathLike | None = None) -> statusmod.StatusReport:
+    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``."""
+    ws, resolved, cfg = _setup(paths, None, cwd)
+    return statusmod.status(ws, resolved, ObjectCache(cfg.cache_dir),
+                            StatCache(ws.state_dir(cfg) / "stat.db"), jobs=cfg.jobs)
+
+
+def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
+           ) -> verifymod.VerifyResult:
+    """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch."""
+    ws, resolved, cfg = _setup(paths, {"jobs": jobs}, cwd)
+    return verifymod.verify(ws, resolved, cfg)
+
+
+def gc(path: PathLike | None = None, *, dry_run: bool = False) -> gcmod.GcResult:
+    """Drop cache objects that no pointer in the repository references."""
+    ws, _, cfg = _setup([path] if path is not None else [], None)
+    return gcmod.gc(ws, cfg, dry_run=dry_run)
+
+
+def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:
+    """Make ``directory`` a model directory (readme skeleton, git repository, ``.zoo/``)."""
+    return modeldir.init(Path(directory), name=name)
+
+
+def fetch_model(source: PathLike, dest: PathLike | None = None, **kwargs: Any) -> list[Path]:
+    """Restore and verify the weights of the model directory ``source``; their local paths.
+
+    ``dest`` is reserved for sources that are not local folders (gists, readme URLs).
+
+    Raises
+    ------
+    UsageError
+        ``source`` is not a model directory with tracked weights.
+    OperationError
+        The weights could not be fetched or verified.
+    """
+    folder = Path(source)
+    if dest is not None or not folder.is_dir():
+        raise UsageError(f"{source}: not a local model directory")
+    result = checkout(folder, **kwargs)
+    paths = [a.path for a in result.actions]
+    if not paths:
+        raise UsageError(f"{source}: no tracked weights (no pointer and no caffemodel in readme)")
+    return paths

@@ -1,0 +1,153 @@
+"""Restore tracked binaries: plan what each file needs, fetch missing objects, place them.
+
+``plan`` is pure: given each file's state and what the cache holds, it decides
+``skip``, ``create``, ``replace`` or ``conflict`` (a modified file whose bytes are in no
+cache object is a user's work and is kept unless ``force``). ``apply`` then fetches
+what is missing and places every file atomically from the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from . import fetch as fetchmod
+from .cache import ObjectCache
+from .config import Config
+from .errors import ConflictError, OperationError, ZooError
+from .fileio import place
+from .statcache import StatCache
+from .status import FileState, inspect
+from .workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["skip", "create", "replace", "conflict", "error"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """What checkout will do to one file, and why."""
+
+    state: FileState
+    kind: Kind
+    reason: str = ""
+
+    @property
+    def path(self) -> Path:
+        """The workspace file."""
+        return self.state.entry.path
+
+
+@dataclass
+class CheckoutResult:
+    """What a checkout did: files written, files already correct, and failures."""
+
+    root: Path
+    actions: list[Action] = field(default_factory=list)
+    done: list[Path] = field(default_factory=list)
+    errors: list[ZooError] = field(default_factory=list)
+    dry_run: bool = False
+
+    def count(self, kind: Kind) -> int:
+        """How many planned actions are of ``kind``."""
+        return sum(1 for a in self.actions if a.kind == kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "root": str(self.root),
+            "dry_run": self.dry_run,
+            "actions": [{"path": str(a.path), "action": a.kind, "reason": a.reason}
+                        for a in self.actions],
+            "written": [str(p) for p in self.done],
+            "errors": [str(e) for e in self.errors],
+        }
+
+
+def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
+         force: bool = False) -> list[Action]:
+    """Decide, without touching disk, what to do with each file.
+
+    >>> plan([], lambda sha1: False)
+    []
+    """
+    actions = []
+    for st in states:
+        entry = st.entry
+        if entry.pointer is None:
+            actions.append(Action(st, "error", entry.problem or "no sha1 to verify against"))
+        elif st.state == "ok":
+            actions.append(Action(st, "skip", "up to date"))
+        elif st.state == "missing":
+            actions.append(Action(st, "create", "missing"))
+        elif force:
+            actions.append(Action(st, "replace", "modified; --force"))
+        elif st.actual is not None and cached(st.actual):
+            actions.append(Action(st, "replace", "an older version, kept in the cache"))
+        else:
+            actions.append(Action(st, "conflict", "modified locally and not in the cache"))
+    return actions
+
+
+def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool = False,
+             dry_run: bool = False, remotes: dict[str, str] | None = None,
+             callback: Any = None) -> CheckoutResult:
+    """Make every tracked binary under ``paths`` match its pointer.
+
+    Raises
+    ------
+    OperationError
+        Some files could not be restored (each cause in ``errors``); the rest were.
+    """
+    cache = ObjectCache(cfg.cache_dir)
+    stats = StatCache(ws.state_dir(cfg) / "stat.db")
+    scan = ws.scan(paths)
+    for warning in scan.warnings:
+        log.warning("%s", warning)
+    states = inspect(scan.entries, stats, cache, jobs=cfg.jobs)
+    result = CheckoutResult(ws.root, plan(states, cache.has, force=force), dry_run=dry_run)
+    result.errors.extend(scan.errors)
+    for a in result.actions:
+        if a.kind == "error":
+            result.errors.append(ZooError(a.reason))
+    conflicts = [ws.relpath(a.path) for a in result.actions if a.kind == "conflict"]
+    if conflicts:
+        result.errors.append(ConflictError(conflicts))
+    if not dry_run:
+        _apply(result, cache, stats, cfg, remotes or {}, callback)
+    stats.save()
+    if result.errors:
+        raise OperationError(result.errors, result, action="checkout")
+    return result
+
+
+def _apply(result: CheckoutResult, cache: ObjectCache, stats: StatCache, cfg: Config,
+           remotes: dict[str, str], callback: Any) -> None:
+    todo = [a for a in result.actions if a.kind in ("create", "replace")]
+    if not todo:
+        return
+    from .transfer import TransferOptions
+
+    fetched = fetchmod.fetch_objects(
+        fetchmod.wants_for([a.state.entry for a in todo], remotes), cache, jobs=cfg.jobs,
+        transfer_options=TransferOptions(timeout=cfg.timeout, retries=cfg.retries),
+        callback=callback,
+    )
+    for action in todo:
+        entry = action.state.entry
+        assert entry.pointer is not None  # plan() turns pointer-less entries into errors
+        error = fetched.failed.get(entry.pointer.sha1)
+        if error is not None:
+            result.errors.append(error)
+            continue
+        try:
+            place(cache.path(entry.pointer.sha1), entry.path, cfg.link)
+        except OSError as exc:
+            result.errors.append(ZooError(f"{entry.path}: cannot write: {exc.strerror}"))
+            continue
+        result.done.append(entry.path)
+        stats.put(str(entry.path), entry.path.stat(), entry.pointer.sha1)

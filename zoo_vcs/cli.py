@@ -1,0 +1,301 @@
+"""The ``zoo-vcs`` command: parse options, call one API function, render the result.
+
+``main()`` is the only place that maps a ``ZooError`` to a message and an exit code,
+installs logging handlers, or prints a traceback (``--debug`` / ``ZOO_VCS_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__, api
+from .errors import OperationError, ZooError
+
+log = logging.getLogger("zoo_vcs")
+
+_jobs = click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
+                     help="Parallel transfers/hashes (default 8).")
+_timeout = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+                        help="Fail a transfer that makes no progress for this many seconds "
+                             "(default 60, or ZOO_VCS_TIMEOUT).")
+_json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+_paths = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+class _State:
+    quiet = False
+    debug = False
+
+
+def _emit(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        human(result)
+
+
+def _progress(description: str) -> Any:
+    from .progress import bar_or_none
+
+    return bar_or_none(description, quiet=_State.quiet)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zoo-vcs")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
+@click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Run as if started in this folder.")
+def cli(quiet: bool, verbose: int, debug: bool, directory: Path | None) -> None:
+    """Version control for Caffe Model Zoo model directories.
+
+    Binaries (.caffemodel weights) are tracked by small pointer files committed to git,
+    restored and SHA1-verified by `zoo-vcs checkout`.
+    """
+    _State.quiet = quiet
+    _State.debug = debug or os.environ.get("ZOO_VCS_DEBUG") == "1"
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[
+        min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("zoo-vcs: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    if directory is not None:
+        os.chdir(directory)
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Model name for the readme skeleton (default: the folder name).")
+def init(directory: Path, name: str | None) -> None:
+    """Make DIRECTORY a model directory: readme skeleton, git repository, .zoo/.
+
+    \b
+    Example:
+      zoo-vcs init models/my_net --name "My Net"
+    """
+    created = api.init(directory, name=name)
+    for path in created:
+        click.echo(f"created {path}")
+    if not created:
+        click.echo(f"{directory} is already a model directory")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_jobs
+@_json
+def add(files: Sequence[Path], jobs: int | None, as_json: bool) -> None:
+    """Track binary FILES: hash into the cache, write FILE.zoo, git-ignore FILE.
+
+    Also keeps the readme's caffemodel, caffemodel_url and sha1 in step.
+
+    \b
+    Example:
+      zoo-vcs add models/alexnet/bvlc_alexnet.caffemodel
+      git add models/alexnet && git commit -m "Track AlexNet weights"
+    """
+    result = api.add(*files, jobs=jobs)
+
+    def human(r: Any) -> None:
+        for a in r.added:
+            size = f"{a.pointer.size:,} bytes"
+            note = "" if a.changed else " (unchanged)"
+            click.echo(f"added {_rel(a.path)}  sha1 {a.pointer.sha1[:12]}  {size}{note}")
+        if r.to_commit:
+            click.echo("To record it in git:  git add " + " ".join(_rel(p) for p in r.to_commit))
+
+    _emit(result, as_json, human)
+
+
+@cli.command()
+@_paths
+@_json
+@click.option("-a", "--all", "show_all", is_flag=True, help="List files that are ok, too.")
+def status(paths: Sequence[Path], as_json: bool, show_all: bool) -> None:
+    """Show each tracked binary: ok, missing, modified or unverified.
+
+    \b
+    Example:
+      zoo-vcs status
+      zoo-vcs status --json models/alexnet
+    """
+    report = api.status(*paths)
+
+    def human(r: Any) -> None:
+        counts: dict[str, int] = {}
+        for f in r.files:
+            counts[f.state] = counts.get(f.state, 0) + 1
+            if show_all or f.state != "ok":
+                extra = "" if f.cached or f.state == "ok" else "  (not in cache)"
+                click.echo(f"{f.state:<11} {_rel(f.entry.path)}{extra}")
+        for w in r.warnings:
+            click.echo(f"warning: {w}", err=True)
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        click.echo(f"{len(r.files)} tracked binaries" + (f": {summary}" if summary else ""))
+
+    _emit(report, as_json, human)
+    if report.errors:
+        raise OperationError(report.errors, report, action="status")
+
+
+def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
+    @cli.command(name=name, help=help_text)
+    @_paths
+    @click.option("-f", "--force", is_flag=True,
+                  help="Overwrite files modified locally even when their bytes are in no cache.")
+    @click.option("--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]),
+                  default=None, help="How files are placed from the cache (default copy).")
+    @click.option("-n", "--dry-run", is_flag=True, help="Show what would be done.")
+    @_jobs
+    @_timeout
+    @_json
+    def command(paths: Sequence[Path], force: bool, link: str | None, dry_run: bool,
+                jobs: int | None, timeout: float | None, as_json: bool) -> None:
+        bar = _progress("download")
+        try:
+            result = api.checkout(*paths, force=force, dry_run=dry_run, jobs=jobs,
+                                  timeout=timeout, link=link, callback=bar)
+        except OperationError as exc:
+            if exc.result is not None:
+                _render_checkout(exc.result, as_json)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        _render_checkout(result, as_json)
+
+    return command
+
+
+def _render_checkout(result: Any, as_json: bool) -> None:
+    def human(r: Any) -> None:
+        verb = "would restore" if r.dry_run else "restored"
+        for a in r.actions:
+            if a.kind in ("create", "replace") and (r.dry_run or a.path in r.done):
+                click.echo(f"{verb} {_rel(a.path)}")
+        click.echo(f"{len(r.done) if not r.dry_run else r.count('create') + r.count('replace')}"
+                   f" {verb}, {r.count('skip')} up to date")
+
+    _emit(result, as_json, human)
+
+
+_checkout_command("checkout", """Restore every binary named by pointers or readme frontmatter.
+
+Each file comes from the workspace if already right, else the cache, else each URL of
+its pointer, and lands under its name only after its SHA1 matched. A file modified
+locally whose bytes are in no cache is kept unless --force.
+
+\b
+Example:
+  git clone https://example.org/models.git && cd models && zoo-vcs checkout
+""")
+_checkout_command("download-binary", """Download and verify DIR's weights (the Caffe script's job).
+
+The same as `zoo-vcs checkout DIR`: works in a plain folder holding a Model Zoo readme.
+
+\b
+Example:
+  zoo-vcs download-binary models/bvlc_alexnet
+""")
+
+
+@cli.command()
+@_paths
+@_jobs
+@_json
+def verify(paths: Sequence[Path], jobs: int | None, as_json: bool) -> None:
+    """Re-hash tracked files and their cache objects; exit 1 on any mismatch.
+
+    \b
+    Example:
+      zoo-vcs verify
+    """
+    try:
+        result = api.verify(*paths, jobs=jobs)
+    except OperationError as exc:
+        if exc.result is not None and as_json:
+            _emit(exc.result, True, lambda r: None)
+        raise
+
+    def human(r: Any) -> None:
+        click.echo(f"{len(r.files)} files and {len(r.objects_ok)} cache objects verified")
+
+    _emit(result, as_json, human)
+
+
+@cli.command()
+@click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed.")
+@_json
+def gc(dry_run: bool, as_json: bool) -> None:
+    """Remove cache objects that no pointer in this repository references.
+
+    \b
+    Example:
+      zoo-vcs gc --dry-run
+    """
+    result = api.gc(dry_run=dry_run)
+
+    def human(r: Any) -> None:
+        verb = "would remove" if r.dry_run else "removed"
+        click.echo(f"{verb} {len(r.removed)} objects ({r.freed:,} bytes), kept {r.kept}")
+
+    _emit(result, as_json, human)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the ``zoo-vcs`` console script."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="zoo-vcs",
+                 standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("zoo-vcs: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("zoo-vcs: interrupted", err=True)
+        sys.exit(130)
+    except ZooError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if _State.debug:
+            raise
+        click.echo(f"zoo-vcs: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: run again with --debug for a traceback, and report it", err=True)
+        sys.exit(3)
+    sys.exit(0)
+
+
+def _report(exc: ZooError) -> None:
+    if _State.debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    errors = exc.errors if isinstance(exc, OperationError) else [exc]
+    for err in errors:
+        click.echo(f"zoo-vcs: error: {err}", err=True)
+        if err.hint:
+            click.echo(f"hint: {err.hint}", err=True)
+    if isinstance(exc, OperationError) and len(errors) > 1:
+        click.echo(f"zoo-vcs: {exc.action} failed: {len(errors)} errors", err=True)

@@ -1,0 +1,128 @@
+"""Resolve settings once into a frozen ``Config``: CLI flags, then ``ZOO_VCS_*``, then ``.zoo/config``.
+
+``.zoo/config`` is committed and holds no secrets; ``.zoo/config.local`` is git-ignored
+and overrides it. Both are INI files in git's style::
+
+    [core]
+    jobs = 8
+    timeout = 60
+    link = copy
+    [cache]
+    dir = /mnt/fast/zoo-cache
+
+Nothing here runs at import time: :func:`resolve` reads the environment when called.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+CONFIG_DIR = ".zoo"
+CONFIG_FILE = "config"
+LOCAL_CONFIG_FILE = "config.local"
+LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting a command needs, resolved once."""
+
+    cache_dir: Path
+    jobs: int = 8
+    timeout: float = 60.0
+    retries: int = 4
+    link: str = "copy"
+    #: Also compute SHA256 when adding files (one pass, parallel: nearly free).
+    sha256: bool = True
+
+
+def read_ini(root: Path | None) -> configparser.ConfigParser:
+    """The merged ``.zoo/config`` and ``.zoo/config.local`` of the repository at ``root``."""
+    parser = configparser.ConfigParser(interpolation=None)
+    if root is None:
+        return parser
+    for name in (CONFIG_FILE, LOCAL_CONFIG_FILE):
+        path = root / CONFIG_DIR / name
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}".splitlines()[0]) from None
+    return parser
+
+
+def _number(value: object, name: str, kind: type[int] | type[float], minimum: float) -> float:
+    try:
+        number = kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {value!r}")
+    return number
+
+
+def resolve(root: Path | None, default_cache: Path, *,
+            flags: Mapping[str, object] | None = None,
+            environ: Mapping[str, str] | None = None) -> Config:
+    """Build the :class:`Config` for a repository.
+
+    Parameters
+    ----------
+    root
+        Repository (or folder) root holding ``.zoo/``; None outside one.
+    default_cache
+        Cache folder used when nothing else names one.
+    flags
+        Command-line values; None entries are "not given".
+    environ
+        Environment to read (defaults to ``os.environ``).
+
+    Raises
+    ------
+    ConfigError
+        A value is malformed.
+    """
+    env = os.environ if environ is None else environ
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    ini = read_ini(root)
+
+    def pick(flag: str, env_name: str, section: str, option: str) -> object:
+        if flag in flags:
+            return flags[flag]
+        if env.get(env_name):
+            return env[env_name]
+        return ini.get(section, option, fallback=None)
+
+    cache = pick("cache_dir", "ZOO_VCS_CACHE_DIR", "cache", "dir")
+    cache_dir = Path(str(cache)).expanduser() if cache else default_cache
+    if root is not None and not cache_dir.is_absolute():
+        cache_dir = root / cache_dir
+    jobs = pick("jobs", "ZOO_VCS_JOBS", "core", "jobs")
+    timeout = pick("timeout", "ZOO_VCS_TIMEOUT", "core", "timeout")
+    retries = pick("retries", "ZOO_VCS_RETRIES", "core", "retries")
+    link = str(pick("link", "ZOO_VCS_LINK", "core", "link") or "copy")
+    if link not in LINK_TYPES:
+        raise ConfigError(f"link must be one of {', '.join(LINK_TYPES)}, got {link!r}")
+    return Config(
+        cache_dir=cache_dir,
+        jobs=int(_number(jobs, "jobs", int, 1)) if jobs is not None else 8,
+        timeout=float(_number(timeout, "timeout", float, 0.1)) if timeout is not None else 60.0,
+        retries=int(_number(retries, "retries", int, 0)) if retries is not None else 4,
+        link=link,
+    )
+
+
+def default_cache_root(git_common_dir: Path | None,
+                       environ: Mapping[str, str] | None = None) -> Path:
+    """The cache used when ``ZOO_VCS_CACHE_DIR`` is unset (SPEC 2.3)."""
+    if git_common_dir is not None:
+        return git_common_dir / "zoo-vcs" / "cache"
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "zoo-vcs"

@@ -1,0 +1,162 @@
+"""The ``ZooError`` exception hierarchy: structured fields, messages built here, exit codes.
+
+Every error zoo-vcs raises on purpose derives from :class:`ZooError`. Each class
+declares the process exit code the CLI maps it to (SPEC 3: 1 for a failed check or
+transfer, 2 for bad usage); the library itself never exits or prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ZooError(Exception):
+    """Root of every error zoo-vcs raises on purpose."""
+
+    exit_code: int = 1
+    #: A short "what to do next" shown by the CLI under the message.
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+
+class UsageError(ZooError):
+    """The command line or the arguments of an API call are wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(ZooError):
+    """A configuration file or setting is invalid, or an optional backend is missing."""
+
+    exit_code = 2
+
+
+class FrontmatterError(ZooError, ValueError):
+    """A readme's frontmatter cannot be read or rewritten."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None,
+                 hint: str | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}", hint=hint)
+
+
+class PointerError(ZooError, ValueError):
+    """A pointer file is malformed or names an unusable location."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class PathError(ZooError, ValueError):
+    """A file name would escape its model directory or names something it must not."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class IntegrityError(ZooError):
+    """Bytes did not hash (or size) to what their pointer promised."""
+
+    def __init__(self, path: str, *, expected: str, actual: str, url: str | None = None,
+                 size: int | None = None, algorithm: str = "sha1") -> None:
+        self.path = path
+        self.url = url
+        self.expected = expected
+        self.actual = actual
+        self.size = size
+        self.algorithm = algorithm
+        source = f" from {url}" if url else ""
+        super().__init__(
+            f"{path}: {algorithm} mismatch{source}: expected {expected}, got {actual}",
+            hint="the source holds different bytes than the pointer names; "
+            "fix the URL or the hash, or try another source",
+        )
+
+
+class ConflictError(ZooError):
+    """A workspace file holds changes that are in no pointer and no cache: a user's work."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        shown = ", ".join(self.paths[:5]) + (" ..." if len(self.paths) > 5 else "")
+        super().__init__(
+            f"{shown}: modified locally and not in the cache; not overwritten",
+            hint="keep it with 'zoo-vcs add FILE', or discard it with 'zoo-vcs checkout --force'",
+        )
+
+
+class ObjectNotFoundError(ZooError, FileNotFoundError):
+    """No source (workspace, cache, URL, remote) could provide an object."""
+
+    def __init__(self, path: str, sha1: str, reasons: Sequence[str] = ()) -> None:
+        self.path = path
+        self.sha1 = sha1
+        self.reasons = list(reasons)
+        detail = "; ".join(self.reasons) if self.reasons else "no source is known"
+        super().__init__(f"{path}: could not get {sha1[:12]}: {detail}")
+
+
+class TransferError(ZooError):
+    """A download or upload failed (network, HTTP status, timeout, web page instead of file)."""
+
+    def __init__(self, url: str, message: str, *, transient: bool = False,
+                 retry_after: float | None = None) -> None:
+        self.url = url
+        self.transient = transient
+        self.retry_after = retry_after
+        super().__init__(f"{url}: {message}")
+
+
+class WebPageError(TransferError):
+    """A URL answered with an HTML page where a binary file was expected."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, f"this looks like a web page, not the file: {url}")
+        self.hint = "use a direct download link (Dropbox: ?dl=1; Google Drive: uc?export=download)"
+
+
+class TimeoutTransferError(TransferError):
+    """A transfer made no progress for longer than the timeout."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, f"no progress for {timeout:g} seconds; gave up", transient=True)
+        self.timeout = timeout
+
+
+class GitError(ZooError):
+    """A git operation failed or the folder is not where git expects it."""
+
+
+class GistError(ZooError):
+    """A GitHub gist could not be read, created or updated."""
+
+
+class HookError(ZooError):
+    """Installing, running or removing a git hook failed."""
+
+
+class OperationError(ZooError):
+    """Some items of a many-file operation failed; the others were done.
+
+    ``errors`` holds each failure (each a ``ZooError`` naming its file) and ``result``
+    the operation's record of what did succeed.
+    """
+
+    def __init__(self, errors: Sequence[ZooError], result: object = None,
+                 *, action: str = "operation") -> None:
+        self.errors = list(errors)
+        self.result = result
+        self.action = action
+        n = len(self.errors)
+        super().__init__(f"{action} failed for {n} file{'s' if n != 1 else ''}: "
+                         f"{self.errors[0] if self.errors else ''}")

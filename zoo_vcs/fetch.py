@@ -1,0 +1,148 @@
+"""Bring objects into the cache from their sources, in order, in parallel, verified.
+
+Sources for one object, first success wins: each URL of its pointer (normalised:
+Dropbox ``dl=1``, GitHub raw...), then each configured remote. A source that yields
+wrong bytes is reported and the next one is tried. Each object is fetched once even
+when several files (or several processes) need it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cache import ObjectCache
+from .errors import ConfigError, IntegrityError, ObjectNotFoundError, TransferError, ZooError
+from .pointer import Pointer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Want:
+    """An object to fetch, the file it is for (for messages), and where relative URLs start."""
+
+    pointer: Pointer
+    display: str
+    base_dir: Path
+    remotes: Sequence[str] = ()
+
+
+@dataclass
+class FetchResult:
+    """Objects fetched and per-object failures (keyed by SHA1)."""
+
+    fetched: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    failed: dict[str, ZooError] = field(default_factory=dict)
+
+
+def sources_for(want: Want) -> list[str]:
+    """Every URL to try for ``want``, in order, with local paths made absolute."""
+    out: list[str] = []
+    for url in (*want.pointer.urls, *want.remotes):
+        if "://" not in url:
+            url = os.path.normpath(want.base_dir / os.path.expanduser(url))
+        if url not in out:
+            out.append(url)
+    return out
+
+
+def fetch_objects(wants: Iterable[Want], cache: ObjectCache, *, jobs: int = 8,
+                  transfer_options: Any = None, callback: Any = None) -> FetchResult:
+    """Fetch every wanted object not yet in the cache.
+
+    Parameters
+    ----------
+    wants
+        Objects to get; duplicates (same SHA1) are fetched once.
+    cache
+        Destination cache.
+    jobs
+        Parallel transfers.
+    transfer_options
+        A :class:`zoo_vcs.transfer.TransferOptions`.
+    callback
+        fsspec-style progress callback (``set_size``, ``relative_update``).
+    """
+    from . import transfer  # fsspec/aiohttp load only when something must be downloaded
+
+    opts = transfer_options or transfer.TransferOptions()
+    by_sha: dict[str, Want] = {}
+    for want in wants:
+        by_sha.setdefault(want.pointer.sha1, want)
+    result = FetchResult()
+    todo = [w for sha, w in by_sha.items() if not cache.has(sha) or result.present.append(sha)]
+    if not todo:
+        return result
+    cb = callback if callback is not None else transfer.DEFAULT_CALLBACK
+    sizes = [w.pointer.size for w in todo]
+    if all(s is not None for s in sizes):
+        cb.set_size(sum(s for s in sizes if s is not None))
+
+    def one(want: Want) -> tuple[str, ZooError | None]:
+        try:
+            _fetch_one(want, cache, opts, cb, transfer)
+        except ZooError as exc:
+            return want.pointer.sha1, exc
+        return want.pointer.sha1, None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+        for sha1, error in pool.map(one, todo):
+            if error is None:
+                result.fetched.append(sha1)
+            else:
+                result.failed[sha1] = error
+    return result
+
+
+def _fetch_one(want: Want, cache: ObjectCache, opts: Any, cb: Any, transfer: Any) -> None:
+    p = want.pointer
+    reasons: list[str] = []
+    sources = sources_for(want)
+    with cache.partial(p.sha1) as part:
+        if part is None:
+            return  # another process fetched it while we waited for the lock
+        for url in sources:
+            try:
+                digests = transfer.download(url, part, sha1=p.sha1, size=p.size, opts=opts,
+                                            callback=cb, path_for_errors=want.display)
+                cache.commit_partial(part, digests, p.sha1, url=url)
+                return
+            except IntegrityError as exc:
+                reasons.append(f"{exc.url or url}: wrong content ({exc.algorithm} "
+                               f"{exc.actual}, expected {exc.expected})")
+            except ConfigError:
+                raise
+            except TransferError as exc:
+                reasons.append(str(exc))
+            except OSError as exc:  # the cache side: disk full, permissions
+                raise ZooError(f"{want.display}: cannot write to the cache "
+                               f"{cache.root}: {exc.strerror}") from None
+            # A source that failed must not leave its bytes for the next one to resume from.
+            part.truncate(0)
+            part.seek(0)
+            log.warning("%s: %s", want.display, reasons[-1])
+    raise ObjectNotFoundError(want.display, p.sha1, reasons or ["no URL in its pointer"])
+
+
+def wants_for(entries: Iterable[Any], remotes: Mapping[str, str] | None = None) -> list[Want]:
+    """:class:`Want` records for workspace entries that have a pointer."""
+    remote_urls = [_object_url(base) for base in (remotes or {}).values()]
+    out = []
+    for e in entries:
+        if e.pointer is None:
+            continue
+        out.append(Want(e.pointer, str(e.path), e.path.parent,
+                        tuple(u.format(a=e.pointer.sha1[:2], b=e.pointer.sha1[2:])
+                              for u in remote_urls)))
+    return out
+
+
+def _object_url(base: str) -> str:
+    return base.rstrip("/") + "/sha1/{a}/{b}"

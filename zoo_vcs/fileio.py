@@ -1,0 +1,140 @@
+"""Atomic writes into the workspace: unique temp names, rename into place, reflink/copy/link.
+
+A file under its final name is always complete. Temp files are named
+``.<name>.zoo-tmp-<pid>-<random>`` in the target's own folder (same file system, so the
+rename is atomic); one left by a killed process is removed by the next write to that
+folder once its pid is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.zoo-tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
+_FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, bcachefs)
+
+
+def temp_path_for(target: Path) -> Path:
+    """A process-unique temp name beside ``target``."""
+    return target.with_name(f".{target.name}.zoo-tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of our temp files."""
+    return bool(_TMP_RE.match(name))
+
+
+def clean_stale_temps(folder: Path) -> list[Path]:
+    """Remove temp files in ``folder`` whose writing process is gone; returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if m and not _pid_alive(int(m.group("pid"))):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` atomically, keeping its permission bits."""
+    tmp = temp_path_for(target)
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def place(source: Path, target: Path, link: str = "copy") -> str:
+    """Put cache object ``source`` at ``target`` atomically; returns the link type used.
+
+    ``copy`` tries a reflink first (free on copy-on-write file systems) and falls back
+    to a kernel copy; ``reflink`` requires one; ``hardlink`` and ``symlink`` share the
+    cache object, which is read-only so an edit cannot corrupt it.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(target.parent)
+    tmp = temp_path_for(target)
+    try:
+        if link == "symlink":
+            os.symlink(os.path.abspath(source), tmp)
+            used = "symlink"
+        elif link == "hardlink":
+            try:
+                os.link(source, tmp)
+                used = "hardlink"
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                used = _copy(source, tmp, allow_plain=True)
+        else:
+            used = _copy(source, tmp, allow_plain=link == "copy")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return used
+
+
+def _copy(source: Path, tmp: Path, *, allow_plain: bool) -> str:
+    with open(source, "rb") as src, open(tmp, "xb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+            used = "reflink"
+        except OSError:
+            if not allow_plain:
+                raise
+            if not _kernel_copy(src, dst):
+                shutil.copyfileobj(src, dst, 1 << 20)
+            used = "copy"
+    # The temp file was created with the umask's mode: a writable user file, unlike the
+    # read-only cache object it came from.
+    return used
+
+
+def _kernel_copy(src: object, dst: object) -> bool:
+    """Copy with copy_file_range (no user-space buffer); False if the kernel refuses."""
+    size = os.fstat(src.fileno()).st_size  # type: ignore[attr-defined]
+    try:
+        done = 0
+        while done < size:
+            n = os.copy_file_range(src.fileno(), dst.fileno(), size - done)  # type: ignore[attr-defined]
+            if n == 0:
+                break
+            done += n
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP) and done == 0:
+            return False
+        raise
+    return True
+

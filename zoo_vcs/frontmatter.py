@@ -1,0 +1,654 @@
+"""Pure: find, parse (strict and lenient) and minimally rewrite a readme's YAML frontmatter."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import yaml
+
+from zoo_vcs.errors import FrontmatterError
+
+__all__ = ["KNOWN_KEYS", "MAX_FRONTMATTER_BYTES", "Model", "Problem", "Readme",
+           "format_scalar", "parse", "render", "set_fields"]
+
+# libyaml is much faster; both loaders are the *safe* ones (no Python object construction).
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+KNOWN_KEYS: tuple[str, ...] = (
+    "name", "caffemodel", "caffemodel_url", "sha1", "caffe_commit", "gist_id", "license")
+#: A ``---`` block larger than this is refused rather than handed to the YAML parser.
+MAX_FRONTMATTER_BYTES = 1 << 20
+
+_MODEL_KEYS = tuple(k for k in KNOWN_KEYS if k != "gist_id")
+_MARKERS = ("name", "caffemodel", "caffemodel_url", "sha1")  # a readme needs one of these
+_TEXT_KEYS = frozenset((*KNOWN_KEYS, "caffe_version"))
+_SHA1 = re.compile(r"[0-9a-f]{40}")
+_GIST = re.compile(r"[0-9a-fA-F]+")
+_DELIM = re.compile(r"---[ \t]*\r?\n?")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+# Words separated by spaces cannot overlap with the separators, so matching stays linear.
+_KEY_LINE = re.compile(r"[ \t]{0,3}(?:#{1,6}[ \t]*)?(?P<key>[A-Za-z_][\w\-]*(?: +[\w\-]+)*)"
+                       r"[ \t]*(?P<colon>:)(?:[ \t]+(?P<value>.*))?")
+_HEADING = re.compile(r" {0,3}#{1,6}")
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_SETTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+")
+_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+# YAML's printable set (PyYAML reader); anything else needs a double-quoted escape.
+_UNPRINTABLE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Headings that announce the key lines rather than name a model ('## Information' in 08/11).
+_GENERIC_HEADINGS = frozenset(("info", "information", "model", "model info", "model information",
+                               "details", "model details", "frontmatter", "metadata"))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a readme that could not be understood or looks wrong."""
+
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line is not None else self.message
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model described by a readme."""
+
+    name: str | None
+    caffemodel: str | None
+    caffemodel_url: str | None
+    sha1: str | None
+    caffe_commit: str | None
+    license: str | None
+    extra: dict[str, object]
+    line: int
+
+
+@dataclass(frozen=True)
+class Readme:
+    """What :func:`parse` read from a readme."""
+
+    form: Literal["frontmatter", "lenient", "none"]
+    fields: dict[str, object]
+    models: tuple[Model, ...]
+    gist_id: str | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass
+class _Block:
+    """A lenient model under construction: (key, value, 0-based line) in source order."""
+
+    entries: list[tuple[str, str | None, int]] = field(default_factory=list)
+    heading: tuple[str, int] | None = None
+
+    def keyset(self) -> set[str]:
+        return {k for k, _, _ in self.entries}
+
+
+@dataclass
+class _Analysis:
+    readme: Readme
+    lines: list[str]
+    block: tuple[int, int] | None = None     # opening/closing line of a valid '---' block
+    blocks: list[_Block] = field(default_factory=list)  # lenient models, aligned with readme.models
+    gist_line: int | None = None
+    region: tuple[int, int] = (0, 0)
+
+
+def _lines(text: str) -> list[str]:
+    # Split on '\n' only, keeping ends: splitlines() would also split on \x0b, \x1c, ... and
+    # the line numbers and byte-exact rewrites below would drift from what an editor shows.
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _eol(line: str) -> str:
+    return "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
+
+
+def _body(line: str) -> str:
+    return line[: len(line) - len(_eol(line))]
+
+
+def _norm(key: str) -> str:
+    return re.sub(r"[\s\-]+", "_", key.strip().lower())
+
+
+def _accept(raw: str) -> str | None:
+    """The key a lenient ``raw: value`` line stands for, or None for prose."""
+    norm = _norm(raw)
+    if norm in _TEXT_KEYS:
+        return norm
+    return raw.strip() if _SNAKE.fullmatch(raw.strip()) else None
+
+
+def _safe_load(text: str) -> object:
+    return yaml.load(text, Loader=_Loader)  # _Loader is a safe loader
+
+
+def _clean(raw: str) -> str | None:
+    """A lenient value: stripped, surrounding quotes removed (YAML-unescaped when valid)."""
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        try:
+            loaded = _safe_load(value)
+        except Exception:  # not valid YAML quoting: just drop the quotes
+            loaded = None
+        value = loaded if isinstance(loaded, str) else value[1:-1]
+    return value if value.strip() else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _escapes(path: str) -> bool:
+    return (path.startswith(("/", "\\", "~")) or re.match(r"[A-Za-z]:", path) is not None
+            or ".." in re.split(r"[/\\]", path))
+
+
+def _make_model(entries: list[tuple[str, object, int]], start: int, heading: str | None,
+                problems: list[Problem]) -> Model:
+    """Build a model from (key, value, 1-based line) entries and report what looks wrong."""
+    values: dict[str, str | None] = {}
+    lines: dict[str, int] = {}
+    extra: dict[str, object] = {}
+    for key, value, line in entries:
+        if key in _MODEL_KEYS and key not in values:
+            values[key], lines[key] = _text(value), line
+    version = None
+    for key, value, line in entries:
+        norm = _norm(key)
+        if key in _MODEL_KEYS:
+            continue
+        if norm in _MODEL_KEYS and norm not in values:  # e.g. strict 'Caffemodel URL:'
+            values[norm], lines[norm] = _text(value), line
+            problems.append(Problem(line, f"key {key!r} read as {norm!r}"))
+            continue
+        extra[key] = value
+        if norm == "caffe_version" and version is None:
+            version = _text(value)
+    sha1 = values.get("sha1")
+    if sha1 is not None:
+        sha1 = sha1.strip().lower()
+        if not _SHA1.fullmatch(sha1):
+            problems.append(Problem(lines["sha1"], f"sha1 {sha1!r} is not 40 hex digits"))
+    else:
+        problems.append(Problem(lines.get("sha1", start),
+                                "no sha1: the weights cannot be verified"))
+    for key in ("caffemodel", "caffemodel_url"):
+        if key in values and values[key] is None:
+            problems.append(Problem(lines[key], f"{key} is empty"))
+    caffemodel = values.get("caffemodel")
+    if caffemodel is not None and _escapes(caffemodel):
+        problems.append(Problem(lines["caffemodel"],
+                                f"caffemodel {caffemodel!r} escapes the model directory"))
+    return Model(name=values.get("name") or heading, caffemodel=caffemodel,
+                 caffemodel_url=values.get("caffemodel_url"), sha1=sha1,
+                 caffe_commit=values.get("caffe_commit") or version,
+                 license=values.get("license"), extra=extra, line=start)
+
+
+def _load_strict(block: str, first: int,
+                 problems: list[Problem]) -> list[tuple[str, object, int]] | None:
+    """Load a '---' block: its (key, value, line) items (known keys as written), or None."""
+    loader = _Loader(block)
+    try:
+        # get_single_node + construct_document is exactly what safe_load does; keeping the
+        # node gives each key's line and each scalar's text as written.
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
+        raw_keys: dict[object, str] = {}
+        where: dict[str, tuple[int, yaml.Node]] = {}
+        for knode, vnode in node.value if isinstance(node, yaml.MappingNode) else ():
+            if not isinstance(knode, yaml.ScalarNode):
+                continue
+            if knode.tag != "tag:yaml.org,2002:str":  # `1:`, `null:`: keep the text written
+                raw_keys[loader.construct_object(knode)] = knode.value
+            line = knode.start_mark.line + first
+            if knode.value in where:  # PyYAML keeps the last duplicate silently
+                problems.append(Problem(line, f"duplicate key {knode.value!r} (also on line "
+                                              f"{where[knode.value][0]}); the last one is used"))
+            where[knode.value] = (line, vnode)
+    # PyYAML's constructors leak ValueError/TypeError/AttributeError for bad explicit tags
+    # ('!!int abc'), and deep nesting raises RecursionError: all mean "not usable YAML".
+    except Exception as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        pos = getattr(exc, "position", None)
+        line = (mark.line + first if mark is not None else
+                block[:pos].count("\n") + first if isinstance(pos, int) else first)
+        reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or (
+            str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        problems.append(Problem(line, f"invalid YAML ({reason}); read as plain 'key: value' lines"))
+        return None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        problems.append(Problem(first, f"frontmatter is not a 'key: value' mapping (it is a "
+                                       f"{type(data).__name__}); read as plain 'key: value' lines"))
+        return None
+    items = []
+    for key, value in data.items():
+        text_key = key if isinstance(key, str) else raw_keys.get(key, str(key))
+        line, vnode = where.get(text_key, (first, None))
+        if _norm(text_key) in _TEXT_KEYS and value is not None and not isinstance(value, str):
+            if isinstance(vnode, yaml.ScalarNode):
+                value = vnode.value  # `sha1: 0123...` stays text: str(int) would drop zeros
+            else:
+                problems.append(Problem(line, f"{text_key!r} should be one value, "
+                                              f"not a {type(value).__name__}"))
+        items.append((text_key, value, line))
+    return items
+
+
+def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
+             in_yaml: bool) -> tuple[list[_Block], str | None, int | None]:
+    """Read ``key: value`` lines of lines[lo:hi]: the models and the gist_id (value, line)."""
+    blocks: list[_Block] = []
+    cur: _Block | None = None
+    heading: tuple[str, int] | None = None
+    fence: str | None = None
+    gist: str | None = None
+    gist_line: int | None = None
+    for i in range(lo, hi):
+        s = _body(lines[i])
+        fm = _FENCE.fullmatch(s)
+        if fence is not None:  # inside a fenced code block: examples, not metadata
+            if fm and fm[1][0] == fence[0] and len(fm[1]) >= len(fence) and not fm[2].strip():
+                fence = None
+            continue
+        if fm:
+            fence = fm[1]
+            continue
+        if in_yaml and s.lstrip().startswith("#"):  # a YAML comment, not a markdown heading
+            continue
+        km = _KEY_LINE.fullmatch(s) if 0 <= s.find(":") < 200 else None
+        key = _accept(km["key"]) if km else None
+        if km is None or key is None:
+            if not in_yaml and _HEADING.match(s):
+                heading = (_HEADING.sub("", s, count=1).strip().rstrip("#").strip(), i)
+            continue
+        if km["key"].strip() != key:
+            problems.append(Problem(i + 1, f"key {km['key'].strip()!r} read as {key!r}"))
+        value = _clean(km["value"] or "")
+        if key == "gist_id":  # always document-level, wherever it appears
+            if gist_line is not None:
+                problems.append(Problem(i + 1, f"gist_id appears again (first on line "
+                                               f"{gist_line + 1}); the last one is used"))
+            gist, gist_line = value, i
+            continue
+        if cur is None or key in cur.keyset() or (key == "name" and "caffemodel" in cur.keyset()):
+            cur = _Block(heading=heading)
+            heading = None
+            blocks.append(cur)
+        cur.entries.append((key, value, i))
+    kept = []
+    for block in blocks:
+        if block.keyset() & set(_MARKERS):
+            kept.append(block)
+        else:
+            keys = ", ".join(k for k, _, _ in block.entries)
+            problems.append(Problem(block.entries[0][2] + 1, f"{keys}: not part of any model (no "
+                                    "name, caffemodel, caffemodel_url or sha1 near it); ignored"))
+    return kept, gist, gist_line
+
+
+def _weights_hint(lines: list[str]) -> str:
+    """Point at the line that most looks like where the weights are, for a readme without keys."""
+    best: tuple[int, int, str] | None = None
+    for i, line in enumerate(lines):
+        for url in _URL.findall(line):
+            low = url.lower()
+            score = (2 if ".caffemodel" in low else 0) + any(h in low for h in (
+                "drive.google.", "docs.google.", "dropbox", "yadi.sk", "disk.yandex", "amazonaws",
+                "1drv.ms", "onedrive", "mega.nz", "box.com"))
+            if best is None or score > best[0]:
+                best = (score, i, url)
+    if best is None:
+        return "; add a '---' block with name, caffemodel, caffemodel_url and sha1"
+    _, i, url = best
+    low = url.lower()
+    if "google." in low and ("/view" in low or "open?id=" in low or "usp=sharing" in low):
+        what = "a Google Drive view page, not a direct download"
+    elif "dropbox" in low and "dl=0" in low:
+        what = "a Dropbox preview page (?dl=0), not a direct download"
+    elif "yadi.sk" in low or "disk.yandex" in low:
+        what = "a Yandex.Disk share page, not a direct download"
+    else:
+        return f"; line {i + 1} may be the weights' location: {url}"
+    return f"; line {i + 1} looks like the weights' location: {url} is {what}"
+
+
+def _analyse(text: str, path: str) -> _Analysis:
+    lines = _lines(text.removeprefix("\ufeff"))
+    problems: list[Problem] = []
+    region = (0, len(lines))
+    in_yaml = False
+    if lines and _DELIM.fullmatch(lines[0]):
+        close = next((i for i in range(1, len(lines)) if _DELIM.fullmatch(lines[i])), None)
+        if close is None:
+            problems.append(Problem(1, "opening '---' has no closing '---'; "
+                                       "read as plain 'key: value' lines"))
+        else:
+            block = "".join(lines[1:close])
+            if len(block.encode("utf-8", "surrogatepass")) > MAX_FRONTMATTER_BYTES:
+                raise FrontmatterError(path, f"frontmatter is larger than {MAX_FRONTMATTER_BYTES} "
+                                       "bytes", line=1, hint="is the closing '---' missing?")
+            loaded = _load_strict(block, 2, problems)
+            if loaded is not None:
+                return _strict_analysis(loaded, lines, close, problems)
+            region, in_yaml = (1, close), True
+    blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=in_yaml)
+    if not blocks and in_yaml:  # the '---' lines were rules around prose: read everything
+        region = (0, len(lines))
+        blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=False)
+    models = []
+    for b in blocks:
+        name = b.heading[0] if b.heading and b.heading[0].lower() not in _GENERIC_HEADINGS else None
+        use = name is not None and "name" not in b.keyset()
+        start = b.heading[1] + 1 if use and b.heading else b.entries[0][2] + 1
+        models.append(_make_model([(k, v, i + 1) for k, v, i in b.entries], start, name, problems))
+    found: list[tuple[int, str, object]] = [(i, k, v) for k, v, i in
+                                            (blocks[0].entries if len(blocks) == 1 else [])]
+    if gist_line is not None:
+        found.append((gist_line, "gist_id", gist))
+    if not blocks:
+        problems.append(Problem(None, "no frontmatter found (no name, caffemodel, caffemodel_url "
+                                      "or sha1 lines)" + _weights_hint(lines)))
+    elif gist is not None and not _GIST.fullmatch(gist):
+        problems.append(Problem(gist_line + 1 if gist_line is not None else None,
+                                f"gist_id {gist!r} is not a gist id (hex digits)"))
+    readme = Readme(form="lenient" if blocks else "none",
+                    fields={k: v for _, k, v in sorted(found, key=lambda t: t[0])},
+                    models=tuple(models), gist_id=gist, problems=_sorted(problems))
+    return _Analysis(readme, lines, None, blocks, gist_line, region)
+
+
+def _strict_analysis(items: list[tuple[str, object, int]], lines: list[str], close: int,
+                     problems: list[Problem]) -> _Analysis:
+    fields = {k: v for k, v, _ in items}
+    entries = [item for item in items if _norm(item[0]) != "gist_id"]
+    gists = [item for item in items if item[0] == "gist_id"] or [
+        item for item in items if _norm(item[0]) == "gist_id"]
+    gist = _text(gists[0][1]) if gists else None
+    if gist is not None and not _GIST.fullmatch(gist):
+        problems.append(Problem(gists[0][2], f"gist_id {gist!r} is not a gist id (hex digits)"))
+    models = (_make_model(entries, entries[0][2], None, problems),) if entries else ()
+    readme = Readme("frontmatter", fields, models, gist, _sorted(problems))
+    return _Analysis(readme, lines, (0, close))
+
+
+def _sorted(problems: list[Problem]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: p.line or 0))
+
+
+def parse(text: str, *, path: str = "readme.md") -> Readme:
+    """Read the models a readme describes, tolerating the Model Zoo's real-world quirks.
+
+    Parameters
+    ----------
+    text : str
+        The whole readme (an optional UTF-8 BOM is ignored).
+    path : str
+        Name used in error messages only.
+
+    Returns
+    -------
+    Readme
+        ``form`` is "frontmatter" for a ``---`` block that is a YAML mapping, "lenient" for
+        ``key: value`` lines read without YAML, "none" when no model keys were found.
+        Everything not understood is listed in ``problems`` with its line.
+
+    Raises
+    ------
+    FrontmatterError
+        The ``---`` block is larger than :data:`MAX_FRONTMATTER_BYTES`. Nothing else is raised.
+    """
+    return _analyse(text, path).readme
+
+
+def _comment(rest: str) -> str:
+    """The trailing ``  # comment`` after the value text ``rest`` of a YAML line, or ''."""
+    value = rest.lstrip(" \t")
+    if value.startswith("#"):
+        return rest
+    if value[:1] in ("'", '"'):
+        quote, k = value[0], 1
+        while k < len(value):
+            if (value[k] == "\\" and quote == '"') or value[k:k + 2] == "''" == quote * 2:
+                k += 2  # an escape, or a doubled single quote
+            elif value[k] == quote:
+                break
+            else:
+                k += 1
+        tail = value[k + 1:]
+        return tail if re.fullmatch(r"[ \t]+#.*", tail) else ""
+    m = re.search(r"[ \t]#", value)
+    return value[m.start():] if m else ""
+
+
+def _edit_strict(a: _Analysis, key: str, fv: str) -> list[str]:
+    lines = list(a.lines)
+    opening, close = a.block or (0, 0)
+    k = re.escape(key)
+    pat = re.compile(rf"(?:{k}|'{k}'|\"{k}\")[ \t]*:(?=[ \t]|$)")
+    hits = [i for i in range(opening + 1, close) if pat.match(_body(lines[i]))]
+    if not hits:
+        eol = _eol(lines[opening]) or "\n"
+        new = [f"{key}: {fv}".rstrip(" ") + eol]
+        if close - 1 > opening and not lines[close - 1].strip():
+            new.append(eol)  # blank-separated keys (googlenet_cars style): keep the rhythm
+        lines[close:close] = new
+        return lines
+    i = hits[-1]  # YAML reads the last duplicate, so that is the one to change
+    s = _body(lines[i])
+    colon = pat.match(s).end()  # type: ignore[union-attr]
+    end = j = i + 1
+    while j < close:  # continuation lines of a block scalar, list or folded plain value
+        t = _body(lines[j])
+        j += 1
+        if (t[:1] in (" ", "\t") and t.strip()) or t == "-" or t.startswith(("- ", "-\t")):
+            end = j
+        elif t.strip():
+            break
+    lines[i:end] = [s[:colon] + (" " + fv if fv else "") + _comment(s[colon:]) + _eol(lines[i])]
+    return lines
+
+
+def _edit_lenient(a: _Analysis, key: str, fv: str, model: int, path: str) -> list[str]:
+    lines = list(a.lines)
+    want = _accept(key)
+    if want is None:
+        raise FrontmatterError(path, f"cannot add {key!r} to a readme without a '---' block: "
+                               "only Model Zoo keys and snake_case keys are read back there")
+    if want == "gist_id":
+        idx = a.gist_line
+        anchors = sorted(i for b in a.blocks for _, _, i in b.entries)
+    else:
+        block = a.blocks[model]
+        idx = next((i for k, _, i in reversed(block.entries) if k == want), None)
+        anchors = sorted(i for _, _, i in block.entries)
+    new = f"{key}: {fv}".rstrip(" ")
+    if idx is not None:
+        s = _body(lines[idx])
+        colon = _KEY_LINE.fullmatch(s).end("colon")  # type: ignore[union-attr]
+        lines[idx] = s[:colon] + (" " + fv if fv else "") + _eol(lines[idx])
+        return lines
+    blank = (any(q - p > 1 for p, q in itertools.pairwise(anchors))
+             or (len(anchors) == 1 and anchors[0] + 1 < len(lines)
+                 and not lines[anchors[0] + 1].strip()))
+    eol = next((_eol(ln) for ln in lines if _eol(ln)), "\n")
+    if want == "name":  # before the block: after its other keys it would start a new model
+        lines[anchors[0]:anchors[0]] = [new + eol] + [eol] * blank
+        return lines
+    after = anchors[-1]
+    if not _eol(lines[after]):  # last line of the file: keep "no newline at end of file"
+        lines[after] += eol
+        lines[after + 1:after + 1] = [eol] * blank + [new]
+    else:
+        lines[after + 1:after + 1] = [eol] * blank + [new + eol]
+    return lines
+
+
+def _current(a: _Analysis, key: str, model: int) -> object:
+    if key == "gist_id":
+        return a.readme.gist_id
+    if a.readme.form == "frontmatter":
+        return a.readme.fields.get(key)
+    want = _accept(key)
+    block = a.blocks[model] if model < len(a.blocks) else _Block()
+    return next((v for k, v, _ in reversed(block.entries) if k == want), None)
+
+
+def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "readme.md",
+               model: int = 0) -> str:
+    """Set frontmatter keys with a minimal edit: every byte not edited stays as it was.
+
+    Parameters
+    ----------
+    text : str
+        The whole readme.
+    updates : Mapping[str, str | None]
+        Keys to set; None (or an empty string) writes an empty value (``key:``).
+    path : str
+        Name used in error messages only.
+    model : int
+        Which model of a lenient multi-model readme to edit (``gist_id`` is document-level).
+
+    Returns
+    -------
+    str
+        The edited readme. A readme without frontmatter gets ``render(updates)`` prepended.
+
+    Raises
+    ------
+    FrontmatterError
+        A key or value cannot be written, ``model`` does not exist, or the edited readme
+        would not read back the new values (the caller's text is then left unchanged).
+    """
+    clean: dict[str, str | None] = {}
+    for key, value in updates.items():
+        if not isinstance(key, str) or not _SETTABLE.fullmatch(key) or format_scalar(key) != key:
+            raise FrontmatterError(path, f"cannot write key {key!r}: use a plain snake_case key")
+        if value is not None and not isinstance(value, str):
+            raise FrontmatterError(path, f"value of {key!r} must be a string, not "
+                                         f"{type(value).__name__}")
+        if value is not None and any(c in value for c in _BREAKS):
+            raise FrontmatterError(path, f"value of {key!r} spans several lines; "
+                                         "frontmatter values must fit on one line")
+        clean[key] = value if value is not None and value.strip() else None
+    if not clean:
+        return text
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    a = _analyse(text, path)
+    n_models = len(a.readme.models) if a.readme.form == "lenient" else 1
+    if not 0 <= model < n_models:
+        raise FrontmatterError(path, f"no model {model}: the readme describes {n_models}")
+    if a.readme.form == "none":
+        eol = _eol(a.lines[0]) if a.lines else "\n"
+        head = render(clean).replace("\n", eol or "\n")
+        result = bom + head + (eol or "\n") + text[len(bom):]
+    else:
+        for key, value in clean.items():
+            fv = format_scalar(value)
+            lines = (_edit_strict(a, key, fv) if a.readme.form == "frontmatter"
+                     else _edit_lenient(a, key, fv, model, path))
+            result = "".join(lines)
+            a = _analyse(result, path)
+        result = bom + "".join(a.lines)
+    check = _analyse(result, path)
+    for key, value in clean.items():
+        got = _current(check, key, model)
+        if got != value:
+            raise FrontmatterError(path, f"setting {key!r} to {value!r} would read back as "
+                                         f"{got!r}; readme left unchanged",
+                                   hint="edit the readme by hand")
+    return result
+
+
+def _render_item(key: str, value: object) -> str:
+    if value is None or isinstance(value, str):
+        return f"{format_scalar(key)}: {format_scalar(value)}".rstrip(" ") + "\n"
+    try:
+        return yaml.dump({key: value}, Dumper=yaml.SafeDumper, default_flow_style=False,
+                         sort_keys=False, allow_unicode=True, width=1 << 30)
+    except yaml.YAMLError as exc:
+        raise FrontmatterError("<frontmatter>", f"cannot write {key!r}: {exc}") from exc
+
+
+def render(fields: Mapping[str, object]) -> str:
+    """Render a canonical frontmatter block: known keys in :data:`KNOWN_KEYS` order, then the rest.
+
+    >>> print(render({"sha1": "0123", "name": "My net", "gist_id": None}), end="")
+    ---
+    name: My net
+    sha1: '0123'
+    gist_id:
+    ---
+
+    Parameters
+    ----------
+    fields : Mapping[str, object]
+        Keys and values; strings and None are written with :func:`format_scalar`, other
+        values (numbers, lists, mappings) as YAML.
+
+    Returns
+    -------
+    str
+        ``"---\\n"``, one ``key: value`` line per key, ``"---\\n"``.
+
+    Raises
+    ------
+    FrontmatterError
+        A value YAML cannot represent.
+    """
+    keys = [k for k in KNOWN_KEYS if k in fields] + [k for k in fields if k not in KNOWN_KEYS]
+    return "---\n" + "".join(_render_item(str(k), fields[k]) for k in keys) + "---\n"
+
+
+def _is_plain(value: str) -> bool:
+    if not value or value != value.strip() or any(c in value for c in _BREAKS):
+        return False
+    try:
+        return _safe_load(value) == value and _safe_load("k: " + value) == {"k": value}
+    except Exception:  # anything YAML refuses (or misreads) as a plain scalar gets quoted
+        return False
+
+
+def format_scalar(value: str | None) -> str:
+    """Write ``value`` as a one-line YAML scalar that reads back as exactly ``value``.
+
+    Plain when YAML reads it back unchanged, else single-quoted; a value with line breaks or
+    characters YAML cannot hold literally is double-quoted with escapes.
+
+    >>> format_scalar("bvlc_alexnet.caffemodel"), format_scalar("0123"), format_scalar(None)
+    ('bvlc_alexnet.caffemodel', "'0123'", '')
+    >>> format_scalar("paper: It's deep")
+    "'paper: It''s deep'"
+
+    Parameters
+    ----------
+    value : str or None
+        The value; None gives the empty string (a YAML null after ``key:``).
+
+    Returns
+    -------
+    str
+        The scalar text.
+    """
+    if value is None:
+        return ""
+    if _is_plain(value):
+        return value
+    if not _UNPRINTABLE.search(value) and not any(c in value for c in _BREAKS):
+        return "'" + value.replace("'", "''") + "'"
+    dumped = yaml.dump(value, Dumper=yaml.SafeDumper, default_style='"', allow_unicode=True,
+                       width=1 << 30)
+    return dumped.removesuffix("\n").removesuffix("\n...")

@@ -1,0 +1,175 @@
+"""Model directories: find and read ``readme.md``, rewrite it minimally, confine paths to the folder.
+
+The only module that reads or writes readme files. Names taken from a readme or a
+pointer are untrusted input: :func:`confine` is the single gate every such name passes
+before it becomes a path on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from . import frontmatter
+from .errors import FrontmatterError, PathError
+from .fileio import atomic_write_bytes
+
+README_RE = re.compile(r"^readme\.md$", re.IGNORECASE)
+#: Readmes are documents, not data; a larger one is refused rather than read.
+MAX_README_BYTES = 4 << 20
+
+SKELETON_BODY = """
+# {name}
+
+Describe the model here: what it was trained on, how to use it, and its license.
+
+The weights are tracked by zoo-vcs: run `zoo-vcs checkout` after cloning to get them.
+"""
+
+
+def find_readme(directory: Path) -> Path | None:
+    """The folder's ``readme.md`` (any letter case), or None."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for name in names:
+        if README_RE.match(name) and (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def read_text(path: Path) -> str:
+    """A readme's text; raises :class:`FrontmatterError` when it is too large or not UTF-8."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_README_BYTES + 1)
+    except OSError as exc:
+        raise FrontmatterError(str(path), f"cannot read: {exc.strerror}") from None
+    if len(data) > MAX_README_BYTES:
+        raise FrontmatterError(str(path), f"larger than {MAX_README_BYTES >> 20} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrontmatterError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+
+
+def load(path: Path) -> frontmatter.Readme:
+    """Parse the readme at ``path`` (tolerantly; problems are reported in the result)."""
+    return frontmatter.parse(read_text(path), path=str(path))
+
+
+def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0) -> bool:
+    """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed."""
+    text = read_text(path)
+    new = frontmatter.set_fields(text, updates, path=str(path), model=model)
+    if new == text:
+        return False
+    atomic_write_bytes(path, new.encode("utf-8"))
+    return True
+
+
+def confine(base: Path, name: str, *, what: str = "path") -> Path:
+    """Resolve ``name`` (from a readme or a pointer) inside ``base``, or raise ``PathError``.
+
+    Refused: empty names, absolute paths, ``..`` components, anything under ``.git``,
+    NUL bytes, and names whose existing parent folders are symlinks leading outside.
+    """
+    shown = f"{what} {name!r}"
+    if not name or "\x00" in name or "\\" in name:
+        raise PathError(str(base), f"{shown}: not a valid file name")
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or name.startswith("~"):
+        raise PathError(str(base), f"{shown}: absolute paths are not allowed")
+    if any(part == ".." for part in pure.parts):
+        raise PathError(str(base), f"{shown}: escapes the model directory ('..')")
+    if any(part.lower() == ".git" for part in pure.parts):
+        raise PathError(str(base), f"{shown}: names a file inside .git")
+    target = base.joinpath(*pure.parts)
+    real_base = os.path.realpath(base)
+    real_parent = os.path.realpath(target.parent)
+    if os.path.commonpath([real_base, real_parent]) != real_base:
+        raise PathError(str(base), f"{shown}: leads outside the model directory through a symlink")
+    return target
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One model's main weights as a readme describes them (a legacy, pointer-less entry)."""
+
+    readme: Path
+    model: int
+    name: str | None
+    path: Path
+    sha1: str | None
+    url: str | None
+
+
+def weights_of(readme_path: Path, readme: frontmatter.Readme) -> tuple[list[Weights], list[str]]:
+    """The weights files a parsed readme names, and one message per model it cannot use."""
+    base = readme_path.parent
+    found: list[Weights] = []
+    problems: list[str] = []
+    for i, model in enumerate(readme.models):
+        filename = model.caffemodel
+        if not filename and model.caffemodel_url:
+            # Readmes with only a URL (e.g. 'caffemodel url:' in prose): name it after the URL.
+            tail = model.caffemodel_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+            filename = tail if tail.endswith(".caffemodel") else None
+        if not filename:
+            if model.caffemodel_url or model.sha1:
+                problems.append(f"{readme_path}: model {model.name or i + 1!r} has no caffemodel "
+                                "file name")
+            continue
+        try:
+            path = confine(base, filename, what="caffemodel")
+        except PathError as exc:
+            problems.append(str(exc))
+            continue
+        sha1 = (model.sha1 or "").strip().lower() or None
+        found.append(Weights(readme_path, i, model.name, path, sha1, model.caffemodel_url))
+    return found, problems
+
+
+def skeleton(name: str) -> str:
+    """The readme ``init`` writes: canonical frontmatter and a short body."""
+    return frontmatter.render({"name": name, "caffemodel": None, "caffemodel_url": None,
+                               "sha1": None, "caffe_commit": None, "license": None,
+                               "gist_id": None}) + SKELETON_BODY.format(name=name)
+
+
+def init(directory: Path, *, name: str | None = None) -> list[Path]:
+    """Make ``directory`` a model directory; returns the files created (none if all existed).
+
+    Creates the folder, a readme skeleton (an existing readme is left alone), ``.zoo/``
+    with an empty committed config, a ``.gitignore`` entry for ``.zoo/config.local``, and
+    a git repository unless the folder already is in one.
+    """
+    from .workspace import Workspace  # workspace imports this module
+
+    directory.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    if Workspace.discover(directory).git_dir is None:
+        from . import gitops  # GitPython loads only when a repository is made
+
+        gitops.init_repo(directory)
+        created.append(directory / ".git")
+    ws_root = Workspace.discover(directory).root
+    if find_readme(directory) is None:
+        readme = directory / "readme.md"
+        atomic_write_bytes(readme, skeleton(name or directory.resolve().name).encode("utf-8"))
+        created.append(readme)
+    zoo = ws_root / ".zoo"
+    zoo.mkdir(exist_ok=True)
+    config = zoo / "config"
+    if not config.exists():
+        atomic_write_bytes(config, b"# zoo-vcs settings shared through git (no secrets here).\n")
+        created.append(config)
+    ignore = zoo / ".gitignore"
+    if not ignore.exists():
+        atomic_write_bytes(ignore, b"/config.local\n")
+        created.append(ignore)
+    return created

@@ -1,0 +1,243 @@
+"""Pure: the ``Pointer`` record and its canonical encoding; the pointer spec's constants live here.
+
+A pointer is the small YAML file ``<file>.zoo`` committed in place of a binary. The
+format is stated in ``docs/pointer-spec.md``; this module is its reference reader and
+writer. Decoding has a fast path for the canonical form (what :func:`encode` writes),
+because ``status`` over ten thousand pointers must not pay a YAML parse for each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from .errors import PointerError
+
+#: Key holding the format version; always the first line.
+VERSION_KEY = "zoo-vcs"
+VERSION = 1
+#: Suffix of pointer files: ``weights.caffemodel`` -> ``weights.caffemodel.zoo``.
+SUFFIX = ".zoo"
+#: Pointers are small; anything larger is not a pointer (and not worth parsing).
+MAX_POINTER_BYTES = 64 * 1024
+#: Largest object size accepted (1 PiB): a guard against absurd values, not a policy.
+MAX_OBJECT_SIZE = 1 << 50
+KNOWN_KEYS = (VERSION_KEY, "sha1", "sha256", "size", "urls")
+#: Unknown keys must look like this so that the canonical form stays line-oriented.
+KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+SHA1_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+_SCALAR_LINE = re.compile(r"^([a-z][a-z0-9_-]*): ([^\s'\"#&*!|>%@`{}\[\],][^#]*?)$")
+_URL_ITEM = re.compile(r"^- (\S+)$")
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """What a binary hashes to and where its bytes can be fetched.
+
+    Parameters
+    ----------
+    sha1
+        40 lower-case hex digits; the object's identity.
+    size
+        Size in bytes, or None for legacy entries that never recorded it.
+    sha256
+        Optional second hash, verified when present.
+    urls
+        fsspec URLs in preference order (mirrors).
+    extra
+        Unknown keys, preserved verbatim through decode/encode.
+    """
+
+    sha1: str
+    size: int | None = None
+    sha256: str | None = None
+    urls: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _validate(self, "<pointer>")
+
+    def with_url(self, url: str) -> Pointer:
+        """Return a copy that also lists ``url`` (appended, no duplicates)."""
+        if url in self.urls:
+            return self
+        return replace(self, urls=(*self.urls, url))
+
+
+def _validate(p: Pointer, path: str) -> None:
+    if not isinstance(p.sha1, str) or not SHA1_RE.match(p.sha1):
+        raise PointerError(path, f"sha1 must be 40 lower-case hex digits, got {p.sha1!r}")
+    if p.sha256 is not None and (not isinstance(p.sha256, str) or not SHA256_RE.match(p.sha256)):
+        raise PointerError(path, f"sha256 must be 64 lower-case hex digits, got {p.sha256!r}")
+    if p.size is not None and (
+        isinstance(p.size, bool) or not isinstance(p.size, int)
+        or p.size < 0 or p.size > MAX_OBJECT_SIZE
+    ):
+        raise PointerError(path, f"size must be a whole number of bytes, got {p.size!r}")
+    for url in p.urls:
+        if not isinstance(url, str) or not url or any(c.isspace() for c in url):
+            raise PointerError(path, f"urls must be non-empty strings without spaces, got {url!r}")
+    for key in p.extra:
+        if key in KNOWN_KEYS or not KEY_RE.match(key):
+            raise PointerError(path, f"invalid key {key!r}")
+
+
+def encode(p: Pointer) -> str:
+    """Canonical text of a pointer: UTF-8, LF, version first, known keys, then the rest sorted.
+
+    >>> print(encode(Pointer("9116a64c0fbe4459d18f4bb6b56d647b63920377", size=3)), end="")
+    zoo-vcs: 1
+    sha1: 9116a64c0fbe4459d18f4bb6b56d647b63920377
+    size: 3
+    """
+    lines = [f"{VERSION_KEY}: {VERSION}", f"sha1: {p.sha1}"]
+    if p.sha256 is not None:
+        lines.append(f"sha256: {p.sha256}")
+    if p.size is not None:
+        lines.append(f"size: {p.size}")
+    if p.urls:
+        lines.append("urls:")
+        lines.extend(f"- {_yaml_scalar(u)}" for u in p.urls)
+    text = "\n".join(lines) + "\n"
+    for key in sorted(p.extra):
+        text += yaml.safe_dump({key: p.extra[key]}, default_flow_style=False,
+                               sort_keys=True, allow_unicode=True)
+    return text
+
+
+def _yaml_scalar(value: str) -> str:
+    """A URL as a YAML scalar: plain when YAML reads it back unchanged, quoted otherwise."""
+    if _URL_ITEM.match(f"- {value}") and _plain_ok(value):
+        return value
+    return yaml.safe_dump(value, default_style="'", width=1 << 16).strip().removesuffix("...").strip()
+
+
+def _plain_ok(value: str) -> bool:
+    try:
+        return bool(yaml.safe_load(value) == value)
+    except yaml.YAMLError:
+        return False
+
+
+def decode(text: str | bytes, path: str = "<pointer>") -> Pointer:
+    """Parse pointer text; raise :class:`PointerError` naming ``path`` on anything malformed.
+
+    Accepts any YAML mapping with the right keys, not only the canonical form.
+    """
+    if isinstance(text, bytes):
+        if len(text) > MAX_POINTER_BYTES:
+            raise PointerError(path, f"larger than {MAX_POINTER_BYTES} bytes: not a pointer")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PointerError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if len(text) > MAX_POINTER_BYTES:
+        raise PointerError(path, f"larger than {MAX_POINTER_BYTES} bytes: not a pointer")
+    data = _decode_canonical(text)
+    if data is None:
+        data = _decode_yaml(text, path)
+    return _from_mapping(data, path)
+
+
+def _decode_canonical(text: str) -> dict[str, Any] | None:
+    """Fast path for the canonical form; None means 'not canonical, use YAML'."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0] != f"{VERSION_KEY}: {VERSION}":
+        return None
+    data: dict[str, Any] = {VERSION_KEY: VERSION}
+    i = 1
+    while i < len(lines):
+        line = lines[i]
+        if line == "urls:":
+            urls = []
+            i += 1
+            while i < len(lines) and (m := _URL_ITEM.match(lines[i])):
+                url = m.group(1)
+                if not _looks_plain(url):
+                    return None
+                urls.append(url)
+                i += 1
+            data["urls"] = urls
+            continue
+        m = _SCALAR_LINE.match(line)
+        if not m or m.group(1) in data or m.group(1) not in KNOWN_KEYS:
+            return None
+        key, value = m.group(1), m.group(2)
+        if key == "size":
+            if not value.isdigit():
+                return None
+            data[key] = int(value)
+        else:
+            data[key] = value
+        i += 1
+    return data
+
+
+def _looks_plain(url: str) -> bool:
+    # A plain URL item is safe to take verbatim unless YAML would read it specially.
+    return url[0] not in "'\"&*!|>%@`{[" and " #" not in url and ": " not in url
+
+
+def _decode_yaml(text: str, path: str) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PointerError(path, f"invalid YAML: {reason}",
+                           line=mark.line + 1 if mark is not None else None) from None
+    if not isinstance(data, dict):
+        raise PointerError(path, "not a pointer: expected a YAML mapping with 'zoo-vcs: 1' first")
+    return data
+
+
+def _from_mapping(data: Mapping[Any, Any], path: str) -> Pointer:
+    version = data.get(VERSION_KEY)
+    if version is None:
+        raise PointerError(path, f"not a pointer: no '{VERSION_KEY}:' version key")
+    if version != VERSION:
+        raise PointerError(
+            path, f"pointer format version {version!r} is not supported (this zoo-vcs reads {VERSION})"
+        )
+    sha1 = data.get("sha1")
+    if sha1 is None:
+        raise PointerError(path, "no sha1")
+    urls = data.get("urls") or []
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list):
+        raise PointerError(path, "urls must be a list of URLs")
+    extra = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise PointerError(path, f"invalid key {key!r}")
+        if key not in KNOWN_KEYS:
+            extra[key] = value
+    try:
+        return Pointer(sha1=str(sha1).lower() if isinstance(sha1, str) else sha1,
+                       size=data.get("size"), sha256=data.get("sha256"),
+                       urls=tuple(urls), extra=extra)
+    except PointerError as exc:
+        # Re-raise with the file's name instead of the record placeholder.
+        raise PointerError(path, str(exc).split(": ", 1)[1]) from None
+
+
+def pointer_path_for(binary: str) -> str:
+    """Name of the pointer file beside ``binary``."""
+    return binary + SUFFIX
+
+
+def binary_path_for(pointer: str) -> str:
+    """Name of the binary a pointer file stands for."""
+    if not pointer.endswith(SUFFIX):
+        raise ValueError(pointer)
+    return pointer[: -len(SUFFIX)]

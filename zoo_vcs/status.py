@@ -1,0 +1,124 @@
+"""Workspace state of tracked binaries (``ok``, ``missing``, ``modified``, ``unverified``).
+
+Uses the stat cache so that files unchanged since they were last hashed cost one
+``stat`` call; ``rehash=True`` (``verify``) hashes everything regardless.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .cache import ObjectCache
+from .errors import ZooError
+from .hashing import hash_file
+from .statcache import StatCache
+from .workspace import Entry, Workspace
+
+State = Literal["ok", "missing", "modified", "unverified"]
+
+
+@dataclass(frozen=True)
+class FileState:
+    """One entry's workspace state; ``actual`` is the SHA1 found on disk (None if not read)."""
+
+    entry: Entry
+    state: State
+    actual: str | None = None
+    cached: bool = False
+
+
+@dataclass
+class StatusReport:
+    """What ``status`` found: one :class:`FileState` per tracked binary, plus scan problems."""
+
+    root: Path
+    files: list[FileState] = field(default_factory=list)
+    errors: list[ZooError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when every binary is present and correct and nothing failed."""
+        return not self.errors and all(f.state == "ok" for f in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``status --json``)."""
+        return {
+            "root": str(self.root),
+            "files": [
+                {
+                    "path": _rel(f.entry.path, self.root),
+                    "state": f.state,
+                    "sha1": f.entry.pointer.sha1 if f.entry.pointer else None,
+                    "actual_sha1": f.actual,
+                    "size": f.entry.pointer.size if f.entry.pointer else None,
+                    "cached": f.cached,
+                    "source": "readme" if f.entry.legacy else "pointer",
+                    **({"problem": f.entry.problem} if f.entry.problem else {}),
+                }
+                for f in self.files
+            ],
+            "errors": [str(e) for e in self.errors],
+            "warnings": list(self.warnings),
+        }
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def inspect(entries: Sequence[Entry], stats: StatCache, cache: ObjectCache, *,
+            rehash: bool = False, jobs: int = 4) -> list[FileState]:
+    """Decide each entry's state, hashing only files whose stat changed (all with ``rehash``)."""
+    results: list[FileState | None] = [None] * len(entries)
+    to_hash: list[tuple[int, os.stat_result]] = []
+    for i, entry in enumerate(entries):
+        try:
+            st = os.stat(entry.path)
+        except FileNotFoundError:
+            results[i] = _state(entry, "missing", None, cache)
+            continue
+        except NotADirectoryError:
+            results[i] = _state(entry, "missing", None, cache)
+            continue
+        known = None if rehash else stats.get(str(entry.path), st)
+        if known is None:
+            to_hash.append((i, st))
+        else:
+            results[i] = _judge(entry, known, cache)
+    if to_hash:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            digests = pool.map(lambda item: hash_file(entries[item[0]].path).sha1, to_hash)
+            for (i, st), sha1 in zip(to_hash, digests, strict=True):
+                stats.put(str(entries[i].path), st, sha1)
+                results[i] = _judge(entries[i], sha1, cache)
+    return [r for r in results if r is not None]
+
+
+def _state(entry: Entry, state: State, actual: str | None, cache: ObjectCache) -> FileState:
+    cached = entry.pointer is not None and cache.has(entry.pointer.sha1)
+    return FileState(entry, state, actual, cached)
+
+
+def _judge(entry: Entry, actual: str, cache: ObjectCache) -> FileState:
+    if entry.pointer is None:
+        return _state(entry, "unverified", actual, cache)
+    return _state(entry, "ok" if actual == entry.pointer.sha1 else "modified", actual, cache)
+
+
+def status(ws: Workspace, paths: Sequence[Path], cache: ObjectCache, stats: StatCache,
+           *, jobs: int = 4) -> StatusReport:
+    """The state of every tracked binary under ``paths`` (default: the whole workspace)."""
+    scan = ws.scan(paths)
+    report = StatusReport(ws.root, errors=list(scan.errors), warnings=list(scan.warnings))
+    report.files = inspect(scan.entries, stats, cache, jobs=jobs)
+    stats.save()
+    return report

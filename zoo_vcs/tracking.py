@@ -1,0 +1,219 @@
+"""Start or update tracking a binary: hash it into the cache, write its pointer, git-ignore it,
+and keep the readme's ``caffemodel``/``caffemodel_url``/``sha1`` in step (SPEC 2.2).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat as statmod
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import modeldir
+from . import pointer as ptr
+from .cache import ObjectCache
+from .config import Config
+from .errors import PathError, PointerError, UsageError, ZooError
+from .fileio import atomic_write_bytes
+from .hashing import Digests
+from .statcache import StatCache
+from .urls import is_http
+from .workspace import Workspace, check_inside
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Added:
+    """One file that ``add`` tracked."""
+
+    path: Path
+    pointer_path: Path
+    pointer: ptr.Pointer
+    changed: bool
+    readme: Path | None = None
+
+
+@dataclass
+class AddResult:
+    """Files added, and the files a user should now commit."""
+
+    root: Path
+    added: list[Added] = field(default_factory=list)
+    to_commit: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "root": str(self.root),
+            "added": [{"path": str(a.path), "pointer": str(a.pointer_path), "sha1": a.pointer.sha1,
+                       "size": a.pointer.size, "changed": a.changed,
+                       "readme": str(a.readme) if a.readme else None} for a in self.added],
+            "to_commit": [str(p) for p in self.to_commit],
+        }
+
+
+def _check_addable(ws: Workspace, path: Path) -> Path:
+    full = check_inside(ws, path)
+    name = full.name
+    if name.endswith(ptr.SUFFIX):
+        raise UsageError(f"{path}: is a pointer file; add the binary it stands for")
+    if modeldir.README_RE.match(name):
+        raise UsageError(f"{path}: the readme is a text file for git, not a binary to track")
+    rel_parts = full.relative_to(ws.root).parts
+    if any(part in (".git", ".zoo") for part in rel_parts):
+        raise PathError(str(path), "is inside .git or .zoo")
+    try:
+        st = os.lstat(full)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    if statmod.S_ISLNK(st.st_mode):
+        raise UsageError(f"{path}: is a symlink; add the file it points to")
+    if statmod.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path}: is a directory; name the files (e.g. {path}/*.caffemodel)")
+    if not statmod.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: not a regular file")
+    return full
+
+
+def add(ws: Workspace, paths: Sequence[Path], cfg: Config) -> AddResult:
+    """Track each file in ``paths``.
+
+    Raises
+    ------
+    UsageError
+        A path is not a regular file inside the workspace, or is a pointer/readme.
+    """
+    if not paths:
+        raise UsageError("name at least one file to add")
+    files = list(dict.fromkeys(_check_addable(ws, Path(p)) for p in paths))
+    cache = ObjectCache(cfg.cache_dir)
+    cache.clean_tmp()
+    stats = StatCache(ws.state_dir(cfg) / "stat.db")
+    with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(files)))) as pool:
+        digests = list(pool.map(lambda f: cache.add_file(f, sha256=cfg.sha256), files))
+    result = AddResult(ws.root)
+    touched: dict[Path, None] = {}
+    for full, d in zip(files, digests, strict=True):
+        added = _track(ws, full, d)
+        result.added.append(added)
+        stats.put(str(full), full.stat(), d.sha1)
+        touched[added.pointer_path] = None
+        touched[_gitignore(full)] = None
+        if added.readme is not None:
+            touched[added.readme] = None
+    stats.save()
+    result.to_commit = list(touched)
+    return result
+
+
+def _track(ws: Workspace, full: Path, d: Digests) -> Added:
+    pointer_path = full.with_name(ptr.pointer_path_for(full.name))
+    old = _read_existing(pointer_path)
+    if old is not None and old.sha1 == d.sha1:
+        new = replace(old, size=d.size, sha256=d.sha256 or old.sha256)
+    else:
+        # New content: URLs of the old pointer name old bytes, so they go.
+        extra = dict(old.extra) if old is not None else {}
+        new = ptr.Pointer(sha1=d.sha1, size=d.size, sha256=d.sha256, extra=extra)
+    readme = _sync_readme(ws, full, d.sha1, new)
+    if readme is not None:
+        new = readme[1]
+    text = ptr.encode(new)
+    changed = old is None or ptr.encode(old) != text
+    if changed:
+        atomic_write_bytes(pointer_path, text.encode("utf-8"))
+    return Added(full, pointer_path, new, changed, readme[0] if readme else None)
+
+
+def _read_existing(pointer_path: Path) -> ptr.Pointer | None:
+    try:
+        return ptr.decode(pointer_path.read_bytes(), str(pointer_path))
+    except FileNotFoundError:
+        return None
+    except PointerError as exc:
+        log.warning("%s; replacing it", exc)
+        return None
+
+
+def _sync_readme(ws: Workspace, full: Path, sha1: str,
+                 pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer] | None:
+    """Keep the readme naming ``full`` in step; returns it and the pointer (maybe with its URL)."""
+    for folder in (full.parent, *full.parent.parents):
+        readme_path = modeldir.find_readme(folder)
+        if readme_path is not None:
+            match = _matching_model(readme_path, full)
+            if match is not None:
+                return _apply_sync(readme_path, match[0], match[1], full, sha1, pointer)
+        if folder == ws.root:
+            break
+    return None
+
+
+def _matching_model(readme_path: Path, full: Path) -> tuple[int, Any] | None:
+    try:
+        readme = modeldir.load(readme_path)
+    except ZooError as exc:
+        log.warning("%s", exc)
+        return None
+    for i, model in enumerate(readme.models):
+        if model.caffemodel:
+            try:
+                if modeldir.confine(readme_path.parent, model.caffemodel) == full:
+                    return i, model
+            except PathError:
+                continue
+    # A readme in the same folder whose only model names no weights yet (init's skeleton).
+    if readme_path.parent == full.parent and full.suffix == ".caffemodel":
+        empty = [i for i, m in enumerate(readme.models) if not m.caffemodel]
+        if len(readme.models) <= 1 and (empty or not readme.models):
+            return (empty[0] if empty else 0), None
+    return None
+
+
+def _apply_sync(readme_path: Path, index: int, model: Any, full: Path, sha1: str,
+                pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer]:
+    updates: dict[str, str | None] = {}
+    if model is None:
+        updates["caffemodel"] = full.relative_to(readme_path.parent).as_posix()
+    elif model.caffemodel_url and (model.sha1 or "").lower() == sha1:
+        # The readme's URL serves these very bytes: it becomes the pointer's first mirror.
+        pointer = replace(pointer, urls=(model.caffemodel_url,
+                                         *[u for u in pointer.urls if u != model.caffemodel_url]))
+    if model is None or (model.sha1 or "").lower() != sha1:
+        updates["sha1"] = sha1
+    http = next((u for u in pointer.urls if is_http(u)), None)
+    if http is not None and (model is None or model.caffemodel_url != http):
+        updates["caffemodel_url"] = http
+    if updates:
+        modeldir.update(readme_path, updates, model=index)
+    return readme_path, pointer
+
+
+def _gitignore(full: Path) -> Path:
+    """Make sure ``full`` is ignored by a ``.gitignore`` in its folder; returns that file."""
+    gitignore = full.parent / ".gitignore"
+    line = "/" + _escape_gitignore(full.name)
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if line in text.splitlines():
+        return gitignore
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_bytes(gitignore, (text + line + "\n").encode("utf-8"))
+    return gitignore
+
+
+def _escape_gitignore(name: str) -> str:
+    out = name.replace("\\", "\\\\")
+    for ch in "*?[!#":
+        out = out.replace(ch, "\\" + ch)
+    if out.endswith(" "):
+        out = out[:-1] + "\\ "
+    return out

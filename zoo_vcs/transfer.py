@@ -1,0 +1,330 @@
+"""The only fsspec user: stream a URL into a partial file while hashing, resume, retry, time out.
+
+Every protocol goes through fsspec (``http(s)://`` through its aiohttp filesystem,
+``file://`` and plain paths, ``s3://`` and the rest through ``url_to_fs``). fsspec's own
+``get_file`` writes in place and cannot resume, so this module streams through an
+fsspec file object itself, appending to a partial file owned by the cache and hashing
+every byte on the way. Backend exceptions are translated into ``TransferError`` here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import fsspec
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from . import urls as urlmod
+from .errors import (
+    ConfigError,
+    IntegrityError,
+    TimeoutTransferError,
+    TransferError,
+    WebPageError,
+    ZooError,
+)
+from .hashing import CHUNK_SIZE, Digests, StreamHasher
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+#: Never wait longer than this for a server's Retry-After.
+MAX_RETRY_AFTER = 120.0
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """How hard to try: per-transfer no-progress timeout, retries and the (injectable) clock."""
+
+    timeout: float = 60.0
+    retries: int = 4
+    backoff: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+
+class _Restart(Exception):
+    """The partial data cannot be resumed from; start again at byte 0."""
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    >>> parse_retry_after("3")
+    3.0
+    >>> parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0)
+    10.0
+    >>> parse_retry_after("soon") is None
+    True
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
+             opts: TransferOptions, callback: Callback = DEFAULT_CALLBACK,
+             path_for_errors: str | None = None) -> Digests:
+    """Complete ``part`` (an append-mode file, possibly holding a prefix) from ``url``.
+
+    Bytes already in ``part`` are kept and the rest is requested with HTTP Range (or a
+    seek); transient failures are retried with backoff, resuming where they stopped.
+
+    Returns
+    -------
+    Digests
+        Of the whole file, which has been checked against ``sha1`` and ``size``.
+
+    Raises
+    ------
+    TransferError
+        The source failed (with a reason; ``WebPageError`` for an HTML page,
+        ``TimeoutTransferError`` for no progress).
+    IntegrityError
+        The source's bytes are not the object.
+    """
+    name = path_for_errors or url
+    source = urlmod.normalize(url)
+    restarted = False
+    while True:
+        hasher = StreamHasher()
+        try:
+            offset = _rehash_prefix(part, hasher, size)
+            resumed_from = offset
+            _stream_with_retries(source, part, hasher, offset, size, opts, callback)
+            digests = hasher.finish()
+        except _Restart:
+            hasher.close()
+            _truncate(part)
+            continue
+        except BaseException:
+            hasher.close()
+            raise
+        if digests.sha1 == sha1 and (size is None or digests.size == size):
+            return digests
+        _truncate(part)
+        if resumed_from and not restarted:
+            # The kept prefix may come from another source: try once more from byte 0.
+            restarted = True
+            continue
+        if size is not None and digests.size != size:
+            raise IntegrityError(name, expected=f"{size} bytes", actual=f"{digests.size} bytes",
+                                 url=urlmod.redact(url), algorithm="size")
+        raise IntegrityError(name, expected=sha1, actual=digests.sha1, url=urlmod.redact(url),
+                             size=digests.size)
+
+
+def _truncate(part: BinaryIO) -> None:
+    part.flush()
+    part.truncate(0)
+    part.seek(0)
+
+
+def _rehash_prefix(part: BinaryIO, hasher: StreamHasher, size: int | None) -> int:
+    """Feed the bytes already downloaded (by an earlier attempt or process) to ``hasher``."""
+    part.flush()
+    have = os.fstat(part.fileno()).st_size
+    if size is not None and have > size:
+        _truncate(part)
+        return 0
+    with open(part.fileno(), "rb", closefd=False) as f:
+        f.seek(0)
+        remaining = have
+        while remaining:
+            chunk = f.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            hasher.update(chunk)
+            remaining -= len(chunk)
+    part.seek(0, os.SEEK_END)
+    return have
+
+
+def _stream_with_retries(url: str, part: BinaryIO, hasher: StreamHasher, offset: int,
+                         size: int | None, opts: TransferOptions, callback: Callback) -> None:
+    attempt = 0
+    while True:
+        try:
+            if urlmod.is_http(url):
+                _stream_http(url, part, hasher, size, opts, callback)
+            else:
+                _stream_fsspec(url, part, hasher, opts, callback)
+            return
+        except TransferError as exc:
+            if not exc.transient or attempt >= opts.retries:
+                raise
+            delay = exc.retry_after
+            if delay is None:
+                delay = opts.backoff * (2 ** attempt) * (0.5 + random.random())  # noqa: S311
+            if delay > MAX_RETRY_AFTER:
+                raise
+            attempt += 1
+            log.info("%s: %s; retry %d/%d in %.1fs", urlmod.redact(url), exc, attempt,
+                     opts.retries, delay)
+            opts.sleep(delay)
+
+
+def _write(part: BinaryIO, hasher: StreamHasher, chunk: bytes, size: int | None,
+           url: str, callback: Callback) -> None:
+    if size is not None and hasher.size + len(chunk) > size:
+        raise IntegrityError(url, expected=f"{size} bytes", actual="more bytes",
+                             url=urlmod.redact(url), algorithm="size")
+    hasher.update(chunk)  # hashes in the background while we write and read on
+    part.write(chunk)
+    callback.relative_update(len(chunk))
+
+
+# -- HTTP ------------------------------------------------------------------------------
+
+def _http_fs(timeout: float) -> Any:
+    import aiohttp
+
+    # sock_read is exactly "no progress for `timeout` seconds"; a large read buffer keeps
+    # the per-read hand-off between fsspec's event loop and this thread cheap.
+    return fsspec.filesystem(
+        "https",
+        client_kwargs={
+            "timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+            "read_bufsize": 1 << 20,
+        },
+    )
+
+
+def _stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | None,
+                 opts: TransferOptions, callback: Callback) -> None:
+    from fsspec.asyn import sync
+    from fsspec.implementations.http import HTTPStreamFile
+
+    offset = hasher.size
+    if size is not None and offset >= size:
+        return
+    fs = _http_fs(opts.timeout)
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    try:
+        session = sync(fs.loop, fs.set_session)
+        f = HTTPStreamFile(fs, url, loop=fs.loop, session=session, headers=headers)
+    except BaseException as exc:
+        if _status_of(exc) == 416 and offset:
+            raise _Restart from None
+        raise _translate(exc, url, opts.timeout) from None
+    try:
+        status = f.r.status
+        if offset and status == 200:
+            log.info("%s ignores Range; downloading again from the start", urlmod.redact(url))
+            raise _Restart
+        if offset and status == 206:
+            m = _CONTENT_RANGE.match(f.r.headers.get("Content-Range", ""))
+            if not m or int(m.group(1)) != offset:
+                raise _Restart
+        first = True
+        while True:
+            try:
+                chunk = f.read(CHUNK_SIZE)
+            except BaseException as exc:
+                raise _translate(exc, url, opts.timeout) from None
+            if not chunk:
+                break
+            if first and offset == 0 and urlmod.looks_like_html(
+                    chunk, f.r.headers.get("Content-Type")):
+                raise WebPageError(urlmod.redact(url))
+            first = False
+            _write(part, hasher, chunk, size, url, callback)
+        if size is not None and hasher.size < size:
+            raise TransferError(urlmod.redact(url),
+                                f"connection closed after {hasher.size} of {size} bytes",
+                                transient=True)
+    finally:
+        try:
+            f.close()
+        except Exception:  # noqa: BLE001 - closing a broken stream must not mask its error
+            pass
+
+
+def _status_of(exc: BaseException) -> int | None:
+    status = getattr(exc, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def _translate(exc: BaseException, url: str, timeout: float) -> BaseException:
+    """Turn an aiohttp/fsspec/OS exception into a ``TransferError`` (KeyboardInterrupt passes)."""
+    import aiohttp
+
+    shown = urlmod.redact(url)
+    if isinstance(exc, ZooError) or not isinstance(exc, Exception):
+        return exc
+    if isinstance(exc, FileNotFoundError):
+        return TransferError(shown, "not found (HTTP 404)")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
+        transient = exc.status in _TRANSIENT_STATUS
+        return TransferError(shown, f"HTTP {exc.status} {exc.message or ''}".strip(),
+                             transient=transient, retry_after=retry_after)
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return TransferError(shown, "too many redirects (a redirect loop?)")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return TimeoutTransferError(shown, timeout)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransferError(shown, f"cannot connect: {exc.os_error.strerror or exc}",
+                             transient=True)
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError
+                  | aiohttp.ClientOSError | ConnectionError):
+        return TransferError(shown, f"connection broken: {_reason(exc)}", transient=True)
+    if isinstance(exc, aiohttp.ClientError):
+        return TransferError(shown, _reason(exc), transient=True)
+    if isinstance(exc, ValueError | OSError):
+        return TransferError(shown, _reason(exc))
+    return exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+# -- every other fsspec protocol -------------------------------------------------------
+
+def _stream_fsspec(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
+                   callback: Callback) -> None:
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **opts.storage_options)
+    except ImportError as exc:
+        protocol = url.split("://", 1)[0]
+        raise ConfigError(f"{protocol}:// needs an extra package: {exc}",
+                          hint=f"pip install 'zoo-vcs[{protocol}]'") from None
+    except ValueError as exc:
+        raise TransferError(urlmod.redact(url), f"unsupported URL: {exc}") from None
+    try:
+        with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
+            if hasher.size:
+                src.seek(hasher.size)
+            while chunk := src.read(CHUNK_SIZE):
+                _write(part, hasher, chunk, None, url, callback)
+    except IsADirectoryError:
+        raise TransferError(urlmod.redact(url), "is a directory, not a file") from None
+    except FileNotFoundError:
+        raise TransferError(urlmod.redact(url), "not found") from None
+    except PermissionError as exc:
+        raise TransferError(urlmod.redact(url), f"permission denied: {exc.strerror}") from None
+    except ZooError:
+        raise
+    except OSError as exc:
+        raise TransferError(urlmod.redact(url), _reason(exc),
+                            transient=not isinstance(exc, FileNotFoundError)) from None
