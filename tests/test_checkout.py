@@ -81,7 +81,7 @@ def test_legacy_folder_download_binary(tmp_path, http_server):
 
 
 def test_wrong_sha1_exits_1_and_leaves_nothing(tmp_path, http_server):
-    repo, data, url = _model_repo(tmp_path, http_server)
+    repo, data, _ = _model_repo(tmp_path, http_server)
     clone = _clone(repo, tmp_path)
     http_server.add("/w/net.caffemodel", data[:-1] + bytes([data[-1] ^ 1]))
     r = run_zoo("checkout", cwd=clone)
@@ -120,7 +120,7 @@ def test_server_ignoring_range_still_gives_exact_file(tmp_path, http_server):
 
 
 def test_html_page_is_reported_as_web_page(tmp_path, http_server):
-    repo, data, _ = _model_repo(tmp_path, http_server)
+    repo, _, _ = _model_repo(tmp_path, http_server)
     clone = _clone(repo, tmp_path)
     http_server.always("/w/net.caffemodel", faults.html_page())
     r = run_zoo("checkout", cwd=clone)
@@ -156,7 +156,7 @@ def test_404_then_second_url_is_used(tmp_path, http_server):
 
 
 def test_no_progress_times_out_with_message(tmp_path, http_server):
-    repo, data, _ = _model_repo(tmp_path, http_server)
+    repo, _, _ = _model_repo(tmp_path, http_server)
     clone = _clone(repo, tmp_path)
     http_server.always("/w/net.caffemodel", faults.stall_after(1000, 10))
     t0 = time.monotonic()
@@ -173,7 +173,8 @@ def test_modified_weights_are_not_overwritten(tmp_path, http_server):
     weights.write_bytes(b"my retrained weights")
     r = run_zoo("checkout", cwd=repo)
     assert r.returncode == 1
-    assert "modified locally" in r.stderr and "--force" in r.stderr
+    assert "modified locally" in r.stderr
+    assert "--force" in r.stderr
     assert weights.read_bytes() == b"my retrained weights"
     r = run_zoo("checkout", "--force", cwd=repo)
     assert r.returncode == 0, r.output
@@ -202,7 +203,8 @@ def test_sigkill_mid_download_then_rerun_completes(tmp_path, http_server):
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while http_server.bytes_sent("/w/net.caffemodel") < 600_000:
-        assert time.monotonic() < deadline and proc.poll() is None
+        assert time.monotonic() < deadline
+        assert proc.poll() is None
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -231,7 +233,6 @@ def test_link_types(tmp_path, http_server, link):
         assert os.access(weights, os.W_OK)
     else:
         # Shared with the cache, so the cache object is read-only: an edit cannot corrupt it.
-        assert not os.access(os.path.realpath(weights), os.W_OK) or os.geteuid() == 0
         assert (os.stat(weights).st_mode & 0o222) == 0
     r = run_zoo("status", cwd=repo)
     assert "1 tracked binaries: 1 ok" in r.stdout
@@ -254,6 +255,7 @@ def test_one_bad_pointer_does_not_stop_the_others(tmp_path, http_server):
     (repo / "models/net/net.caffemodel").unlink()
     r = run_zoo("checkout", cwd=repo)
     assert r.returncode == 1
-    assert "other.bin.zoo" in r.stderr and "sha1 must be 40" in r.stderr
+    assert "other.bin.zoo" in r.stderr
+    assert "sha1 must be 40" in r.stderr
     assert "Traceback" not in r.output
     assert (repo / "models/net/net.caffemodel").read_bytes() == data

@@ -14,16 +14,16 @@ import logging
 
 __version__ = "0.1.0"
 
-from .api import add as add  # noqa: E402
-from .api import checkout as checkout  # noqa: E402
-from .api import fetch_model as fetch_model  # noqa: E402
-from .api import gc as gc  # noqa: E402
-from .api import init as init  # noqa: E402
-from .api import status as status  # noqa: E402
-from .api import verify as verify  # noqa: E402
-from .errors import IntegrityError as IntegrityError  # noqa: E402
-from .errors import ZooError as ZooError  # noqa: E402
-from .pointer import Pointer as Pointer  # noqa: E402
+from .api import add as add
+from .api import checkout as checkout
+from .api import fetch_model as fetch_model
+from .api import gc as gc
+from .api import init as init
+from .api import status as status
+from .api import verify as verify
+from .errors import IntegrityError as IntegrityError
+from .errors import ZooError as ZooError
+from .pointer import Pointer as Pointer
 
 __all__ = ["IntegrityError", "Pointer", "ZooError", "__version__", "add", "checkout",
            "fetch_model", "gc", "init", "status", "verify"]

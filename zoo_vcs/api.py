@@ -33,13 +33,19 @@ def _setup(paths: Sequence[PathLike], flags: dict[str, Any] | None,
            cwd: PathLike | None = None) -> tuple[Workspace, list[Path], Config]:
     base = Path(cwd) if cwd is not None else Path.cwd()
     resolved = [p if p.is_absolute() else base / p for p in map(Path, paths)]
-    ws = Workspace.discover(resolved[0] if resolved else base)
+    # Like git, the current folder's repository is the workspace; outside one, the
+    # first path's (so `download-binary DIR` works on a plain folder anywhere).
+    ws = Workspace.discover(base)
+    if ws.git_dir is None and resolved:
+        ws = Workspace.discover(resolved[0])
     return ws, resolved, ws.config(flags)
 
 
-def add(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
-        ) -> tracking.AddResult:
+def add(*paths: PathLike, urls: Sequence[str] = (), jobs: int | None = None,
+        cwd: PathLike | None = None) -> tracking.AddResult:
     """Track binaries: hash into the cache, write ``FILE.zoo``, git-ignore, sync the readme.
+
+    ``urls`` (one file only) records where else the bytes can be downloaded.
 
     Raises
     ------
@@ -47,7 +53,7 @@ def add(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
         A path is not a regular file in the repository (or is a pointer or readme).
     """
     ws, resolved, cfg = _setup(paths, {"jobs": jobs}, cwd)
-    return tracking.add(ws, resolved, cfg)
+    return tracking.add(ws, resolved, cfg, urls=urls)
 
 
 def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,

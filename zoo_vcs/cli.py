@@ -92,19 +92,22 @@ def init(directory: Path, name: str | None) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Where the bytes can also be downloaded (repeatable; one FILE only).")
 @_jobs
 @_json
-def add(files: Sequence[Path], jobs: int | None, as_json: bool) -> None:
+def add(files: Sequence[Path], urls: Sequence[str], jobs: int | None, as_json: bool) -> None:
     """Track binary FILES: hash into the cache, write FILE.zoo, git-ignore FILE.
 
     Also keeps the readme's caffemodel, caffemodel_url and sha1 in step.
 
     \b
     Example:
-      zoo-vcs add models/alexnet/bvlc_alexnet.caffemodel
+      zoo-vcs add models/alexnet/bvlc_alexnet.caffemodel \\
+          --url http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel
       git add models/alexnet && git commit -m "Track AlexNet weights"
     """
-    result = api.add(*files, jobs=jobs)
+    result = api.add(*files, urls=urls, jobs=jobs)
 
     def human(r: Any) -> None:
         for a in r.added:

@@ -1,4 +1,4 @@
-"""Resolve settings once into a frozen ``Config``: CLI flags, then ``ZOO_VCS_*``, then ``.zoo/config``.
+"""Resolve settings once into a frozen ``Config``: flags, ``ZOO_VCS_*``, then ``.zoo/config``.
 
 ``.zoo/config`` is committed and holds no secrets; ``.zoo/config.local`` is git-ignored
 and overrides it. Both are INI files in git's style::

@@ -430,7 +430,7 @@ def _comment(rest: str) -> str:
                 k += 1
         tail = value[k + 1:]
         return tail if re.fullmatch(r"[ \t]+#.*", tail) else ""
-    m = re.search(r"[ \t]#", value)
+    m = re.search(r"[ \t]+#", value)
     return value[m.start():] if m else ""
 
 
@@ -548,6 +548,7 @@ def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "rea
         return text
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     a = _analyse(text, path)
+    first_form = a.readme.form
     n_models = len(a.readme.models) if a.readme.form == "lenient" else 1
     if not 0 <= model < n_models:
         raise FrontmatterError(path, f"no model {model}: the readme describes {n_models}")
@@ -564,6 +565,9 @@ def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "rea
             a = _analyse(result, path)
         result = bom + "".join(a.lines)
     check = _analyse(result, path)
+    if first_form == "frontmatter" and check.readme.form != "frontmatter":
+        raise FrontmatterError(path, "the edit would break the YAML of the '---' block; "
+                                     "readme left unchanged", hint="edit the readme by hand")
     for key, value in clean.items():
         got = _current(check, key, model)
         if got != value:

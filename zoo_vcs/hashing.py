@@ -8,6 +8,7 @@ and SHA256 together cost little more than SHA1 alone.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -89,10 +90,8 @@ class StreamHasher:
 
     def close(self) -> None:
         """Abandon the hash (on error paths); waits for running work so the sink is quiet."""
-        try:
+        with contextlib.suppress(Exception):  # the caller is already handling a failure
             self._wait()
-        except Exception:  # noqa: BLE001 - the caller is already handling a failure
-            pass
         self._pool.shutdown(wait=True)
 
 
@@ -140,10 +139,8 @@ def hash_file(path: str | os.PathLike[str], *, sha256: bool = False,
 def _advise_sequential(f: BinaryIO) -> None:
     # Doubles the kernel's read-ahead on a cold cache; a no-op where unsupported.
     if hasattr(os, "posix_fadvise"):
-        try:
+        with contextlib.suppress(OSError):
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        except OSError:
-            pass
 
 
 def sha1_of_bytes(data: bytes) -> str:

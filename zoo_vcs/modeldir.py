@@ -1,4 +1,4 @@
-"""Model directories: find and read ``readme.md``, rewrite it minimally, confine paths to the folder.
+"""Model directories: read ``readme.md``, rewrite it minimally, confine paths to the folder.
 
 The only module that reads or writes readme files. Names taken from a readme or a
 pointer are untrusted input: :func:`confine` is the single gate every such name passes

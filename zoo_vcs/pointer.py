@@ -115,7 +115,8 @@ def _yaml_scalar(value: str) -> str:
     """A URL as a YAML scalar: plain when YAML reads it back unchanged, quoted otherwise."""
     if _URL_ITEM.match(f"- {value}") and _plain_ok(value):
         return value
-    return yaml.safe_dump(value, default_style="'", width=1 << 16).strip().removesuffix("...").strip()
+    dumped = yaml.safe_dump(value, default_style="'", width=1 << 16)
+    return dumped.strip().removesuffix("...").strip()
 
 
 def _plain_ok(value: str) -> bool:
@@ -168,7 +169,7 @@ def _decode_canonical(text: str) -> dict[str, Any] | None:
             data["urls"] = urls
             continue
         m = _SCALAR_LINE.match(line)
-        if not m or m.group(1) in data or m.group(1) not in KNOWN_KEYS:
+        if not m or m.group(1) in data or m.group(1) not in KNOWN_KEYS or m.group(1) == "urls":
             return None
         key, value = m.group(1), m.group(2)
         if key == "size":
@@ -189,7 +190,7 @@ def _looks_plain(url: str) -> bool:
 def _decode_yaml(text: str, path: str) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -205,9 +206,8 @@ def _from_mapping(data: Mapping[Any, Any], path: str) -> Pointer:
     if version is None:
         raise PointerError(path, f"not a pointer: no '{VERSION_KEY}:' version key")
     if version != VERSION:
-        raise PointerError(
-            path, f"pointer format version {version!r} is not supported (this zoo-vcs reads {VERSION})"
-        )
+        raise PointerError(path, f"pointer format version {version!r} is not supported "
+                           f"(this zoo-vcs reads {VERSION})")
     sha1 = data.get("sha1")
     if sha1 is None:
         raise PointerError(path, "no sha1")

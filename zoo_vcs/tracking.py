@@ -80,8 +80,15 @@ def _check_addable(ws: Workspace, path: Path) -> Path:
     return full
 
 
-def add(ws: Workspace, paths: Sequence[Path], cfg: Config) -> AddResult:
+def add(ws: Workspace, paths: Sequence[Path], cfg: Config, *,
+        urls: Sequence[str] = ()) -> AddResult:
     """Track each file in ``paths``.
+
+    Parameters
+    ----------
+    urls
+        Where the file's bytes can also be downloaded (mirrors), recorded in its pointer;
+        only with a single file.
 
     Raises
     ------
@@ -90,6 +97,8 @@ def add(ws: Workspace, paths: Sequence[Path], cfg: Config) -> AddResult:
     """
     if not paths:
         raise UsageError("name at least one file to add")
+    if urls and len(paths) != 1:
+        raise UsageError("--url goes with exactly one file")
     files = list(dict.fromkeys(_check_addable(ws, Path(p)) for p in paths))
     cache = ObjectCache(cfg.cache_dir)
     cache.clean_tmp()
@@ -99,7 +108,7 @@ def add(ws: Workspace, paths: Sequence[Path], cfg: Config) -> AddResult:
     result = AddResult(ws.root)
     touched: dict[Path, None] = {}
     for full, d in zip(files, digests, strict=True):
-        added = _track(ws, full, d)
+        added = _track(ws, full, d, urls)
         result.added.append(added)
         stats.put(str(full), full.stat(), d.sha1)
         touched[added.pointer_path] = None
@@ -111,7 +120,7 @@ def add(ws: Workspace, paths: Sequence[Path], cfg: Config) -> AddResult:
     return result
 
 
-def _track(ws: Workspace, full: Path, d: Digests) -> Added:
+def _track(ws: Workspace, full: Path, d: Digests, urls: Sequence[str]) -> Added:
     pointer_path = full.with_name(ptr.pointer_path_for(full.name))
     old = _read_existing(pointer_path)
     if old is not None and old.sha1 == d.sha1:
@@ -120,6 +129,8 @@ def _track(ws: Workspace, full: Path, d: Digests) -> Added:
         # New content: URLs of the old pointer name old bytes, so they go.
         extra = dict(old.extra) if old is not None else {}
         new = ptr.Pointer(sha1=d.sha1, size=d.size, sha256=d.sha256, extra=extra)
+    for url in urls:
+        new = new.with_url(url)
     readme = _sync_readme(ws, full, d.sha1, new)
     if readme is not None:
         new = readme[1]

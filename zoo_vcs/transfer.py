@@ -11,6 +11,7 @@ and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import os
@@ -173,7 +174,7 @@ def _stream_with_retries(url: str, part: BinaryIO, hasher: StreamHasher, offset:
                 raise
             delay = exc.retry_after
             if delay is None:
-                delay = opts.backoff * (2 ** attempt) * (0.5 + random.random())  # noqa: S311
+                delay = opts.backoff * (2 ** attempt) * (0.5 + random.random())
             if delay > MAX_RETRY_AFTER:
                 raise
             attempt += 1
@@ -252,10 +253,8 @@ def _stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | Non
                                 f"connection closed after {hasher.size} of {size} bytes",
                                 transient=True)
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a broken stream must not mask its error
             f.close()
-        except Exception:  # noqa: BLE001 - closing a broken stream must not mask its error
-            pass
 
 
 def _status_of(exc: BaseException) -> int | None:

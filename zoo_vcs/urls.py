@@ -78,7 +78,8 @@ def redact(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[-1]
     query = [(k, "***" if k.lower() in _SECRET_PARAMS else v)
              for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"),
+                       parts.fragment))
 
 
 _SECRET_PARAMS = {"token", "access_token", "x-amz-signature", "x-amz-credential",

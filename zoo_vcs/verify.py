@@ -1,4 +1,4 @@
-"""Re-hash tracked binaries and their cache objects, ignoring the stat cache (``zoo-vcs verify``)."""
+"""Re-hash tracked binaries and their cache objects, ignoring the stat cache (``verify``)."""
 
 from __future__ import annotations
 
