@@ -51,7 +51,7 @@ def test_add_syncs_readme_by_minimal_edit(tmp_path):
     readme = model / "readme.md"
     original = ("---\nname: Net  # a comment stays\ncaffemodel: net.caffemodel\n"
                 "caffemodel_url: https://www.dropbox.com/s/x/net.caffemodel?dl=0\n"
-                "sha1: 0000000000000000000000000000000000000000\nlicense: BSD\n---\n\nBody *text*\n")
+                f"sha1: {'0' * 40}\nlicense: BSD\n---\n\nBody *text*\n")
     readme.write_text(original)
     data = make_weights(model / "net.caffemodel", 4096)
     sha1 = hashlib.sha1(data).hexdigest()

@@ -199,6 +199,12 @@ def _make_model(entries: list[tuple[str, object, int]], start: int, heading: str
 def _load_strict(block: str, first: int,
                  problems: list[Problem]) -> list[tuple[str, object, int]] | None:
     """Load a '---' block: its (key, value, line) items (known keys as written), or None."""
+    # YAML also breaks lines at \r, \x85, \u2028 and \u2029; report lines as split on '\n'.
+    starts = [0] + [m.end() for m in re.finditer("\r\n|[\r\n\x85\u2028\u2029]", block)]
+
+    def line_of(mark: yaml.Mark) -> int:
+        return block.count("\n", 0, starts[min(mark.line, len(starts) - 1)]) + first
+
     loader = _Loader(block)
     try:
         # get_single_node + construct_document is exactly what safe_load does; keeping the
@@ -212,7 +218,7 @@ def _load_strict(block: str, first: int,
                 continue
             if knode.tag != "tag:yaml.org,2002:str":  # `1:`, `null:`: keep the text written
                 raw_keys[loader.construct_object(knode)] = knode.value
-            line = knode.start_mark.line + first
+            line = line_of(knode.start_mark)
             if knode.value in where:  # PyYAML keeps the last duplicate silently
                 problems.append(Problem(line, f"duplicate key {knode.value!r} (also on line "
                                               f"{where[knode.value][0]}); the last one is used"))
@@ -222,7 +228,7 @@ def _load_strict(block: str, first: int,
     except Exception as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         pos = getattr(exc, "position", None)
-        line = (mark.line + first if mark is not None else
+        line = (line_of(mark) if mark is not None else
                 block[:pos].count("\n") + first if isinstance(pos, int) else first)
         reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or (
             str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -351,9 +357,10 @@ def _analyse(text: str, path: str) -> _Analysis:
         blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=False)
     models = []
     for b in blocks:
-        name = b.heading[0] if b.heading and b.heading[0].lower() not in _GENERIC_HEADINGS else None
-        use = name is not None and "name" not in b.keyset()
-        start = b.heading[1] + 1 if use and b.heading else b.entries[0][2] + 1
+        # A heading names the model only when it has no name key at all (an empty one counts).
+        name = b.heading[0] if b.heading and "name" not in b.keyset() else None
+        name = None if name is None or name.lower() in _GENERIC_HEADINGS else name
+        start = b.heading[1] + 1 if name and b.heading else b.entries[0][2] + 1
         models.append(_make_model([(k, v, i + 1) for k, v, i in b.entries], start, name, problems))
     found: list[tuple[int, str, object]] = [(i, k, v) for k, v, i in
                                             (blocks[0].entries if len(blocks) == 1 else [])]
