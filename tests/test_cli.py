@@ -1,0 +1,98 @@
+"""The console script's contract: help everywhere, exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import make_weights, run_zoo, write_readme
+from zoo_vcs.cli import cli
+
+COMMANDS = ["init", "add", "status", "checkout", "download-binary", "verify", "gc"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
+
+
+def test_version_and_module_entry_point(tmp_path):
+    r = run_zoo("--version", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "zoo-vcs, version" in r.stdout
+    proc = subprocess.run([sys.executable, "-m", "zoo_vcs", "--help"], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0
+    assert "checkout" in proc.stdout
+
+
+def test_bad_usage_exits_2(tmp_path):
+    assert run_zoo("add", cwd=tmp_path).returncode == 2
+    assert run_zoo("checkout", "--jobs", "0", cwd=tmp_path).returncode == 2
+    r = run_zoo("no-such-command", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "No such command" in r.stderr
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    (tmp_path / ".zoo").mkdir()
+    (tmp_path / ".zoo" / "config").write_text("[core]\njobs = many\n")
+    r = run_zoo("status", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "jobs must be a number, got 'many'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    (tmp_path / "bad.bin.zoo").write_text("nonsense: [\n")
+    quiet = run_zoo("status", cwd=tmp_path)
+    loud = run_zoo("--debug", "status", cwd=tmp_path)
+    assert quiet.returncode == loud.returncode == 1
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in loud.stderr
+    assert "bad.bin.zoo" in quiet.stderr
+
+
+def test_legacy_readme_without_sha1_is_reported_not_guessed(tmp_path):
+    write_readme(tmp_path, name="No hash", caffemodel="n.caffemodel",
+                 caffemodel_url="http://127.0.0.1:9/n.caffemodel")
+    r = run_zoo("download-binary", tmp_path, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "no sha1 for n.caffemodel" in r.stderr
+    assert not (tmp_path / "n.caffemodel").exists()
+
+
+def test_legacy_readme_with_escaping_caffemodel_is_refused(tmp_path):
+    model = tmp_path / "m"
+    model.mkdir()
+    write_readme(model, name="Evil", caffemodel="../../evil.caffemodel", sha1="a" * 40,
+                 caffemodel_url="http://127.0.0.1:9/x")
+    r = run_zoo("status", "--json", model, cwd=tmp_path)
+    assert "escapes the model directory" in r.stdout + r.stderr
+    r = run_zoo("download-binary", model, cwd=tmp_path)
+    assert not (tmp_path.parent / "evil.caffemodel").exists()
+
+
+def test_multi_model_legacy_readme_with_subfolders(tmp_path, http_server):
+    """Several models in one readme, no frontmatter delimiters, weights in subfolders."""
+    blobs = {}
+    lines = ["gist_id: 0123456789abcdef0123", ""]
+    for variant in ("rgb", "lbp"):
+        data = make_weights(tmp_path / "src" / variant, 5000, seed=len(variant) + ord(variant[0]))
+        url = http_server.add(f"/{variant}/net.caffemodel", data)
+        blobs[variant] = data
+        lines += [f"###Net - {variant}", "", f"caffemodel: {variant}/net.caffemodel", "",
+                  f"caffemodel_url: {url}", "", f"sha1: {hashlib.sha1(data).hexdigest()}", ""]
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "README.md").write_text("\n".join(lines))
+    r = run_zoo("download-binary", model, cwd=tmp_path)
+    assert r.returncode == 0, r.output
+    for variant, data in blobs.items():
+        assert (model / variant / "net.caffemodel").read_bytes() == data
