@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.http import LoopbackHTTPServer
+from tests.servers.s3 import AWS_ENV, LoopbackS3
 
 ZOO_VCS = shutil.which("zoo-vcs") or ""
 SHARED_READMES = Path(__file__).resolve().parents[2] / "shared" / "zoo-readmes"
@@ -21,7 +22,9 @@ SHARED_READMES = Path(__file__).resolve().parents[2] / "shared" / "zoo-readmes"
 _SCRUB = ("GITHUB_TOKEN", "GH_TOKEN", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
           "http_proxy", "https_proxy", "all_proxy", "no_proxy", "ZOO_VCS_CACHE_DIR",
           "ZOO_VCS_TIMEOUT", "ZOO_VCS_JOBS", "ZOO_VCS_LINK", "ZOO_VCS_RETRIES",
-          "ZOO_VCS_DEBUG", "XDG_CACHE_HOME", "GIT_DIR", "GIT_WORK_TREE")
+          "ZOO_VCS_DEBUG", "XDG_CACHE_HOME", "GIT_DIR", "GIT_WORK_TREE", "AWS_ACCESS_KEY_ID",
+          "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL",
+          "AWS_ENDPOINT_URL_S3")
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +81,21 @@ def zoo() -> object:
 def http_server() -> Iterator[LoopbackHTTPServer]:
     with LoopbackHTTPServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[LoopbackS3]:
+    """One moto S3 server for the session; tests use their own buckets."""
+    with LoopbackS3() as server:
+        yield server
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Test credentials for botocore, in this process and the zoo-vcs processes it starts."""
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    return dict(AWS_ENV)
 
 
 def write_readme(folder: Path, **fields: str | None) -> Path:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from . import checkout as checkoutmod
+from . import fetch as fetchmod
 from . import gc as gcmod
-from . import modeldir, tracking
+from . import modeldir, remotes, tracking
+from . import push as pushmod
 from . import status as statusmod
 from . import verify as verifymod
 from .cache import ObjectCache
@@ -70,6 +72,82 @@ def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
     return checkoutmod.checkout(ws, resolved, cfg, force=force, dry_run=dry_run,
                                 callback=callback)
+
+
+def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
+         timeout: float | None = None, callback: Any = None,
+         cwd: PathLike | None = None) -> pushmod.PushResult:
+    """Upload the objects of tracked binaries to a remote; add their URLs to the pointers.
+
+    Raises
+    ------
+    ConfigError
+        No such remote, or no default remote.
+    OperationError
+        Some objects could not be uploaded.
+    """
+    ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout}, cwd)
+    return pushmod.push(ws, resolved, cfg, remote=remote, callback=callback)
+
+
+def fetch(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
+          timeout: float | None = None, callback: Any = None,
+          cwd: PathLike | None = None) -> fetchmod.FetchResult:
+    """Download the objects of tracked binaries into the cache (the workspace is untouched).
+
+    Sources: each pointer's URLs, then the remotes (only ``remote`` when given).
+
+    Raises
+    ------
+    OperationError
+        Some objects could not be fetched (each cause in ``errors``).
+    """
+    from .errors import OperationError
+
+    ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout}, cwd)
+    scan = ws.scan(resolved)
+    chosen = [cfg.remote(remote)] if remote else fetchmod.ordered_remotes(cfg)
+    result = fetchmod.fetch_objects(fetchmod.wants_for(scan.entries, chosen),
+                                    ObjectCache(cfg.cache_dir), cfg, callback=callback)
+    errors = [*scan.errors, *result.failed.values()]
+    if errors:
+        raise OperationError(errors, result, action="fetch")
+    return result
+
+
+def pull(*paths: PathLike, remote: str | None = None, force: bool = False,
+         jobs: int | None = None, timeout: float | None = None, link: str | None = None,
+         callback: Any = None, cwd: PathLike | None = None) -> checkoutmod.CheckoutResult:
+    """Fetch, then check out: every tracked binary under ``paths`` restored and verified."""
+    fetch(*paths, remote=remote, jobs=jobs, timeout=timeout, callback=callback, cwd=cwd)
+    return checkout(*paths, force=force, jobs=jobs, timeout=timeout, link=link, cwd=cwd)
+
+
+def remote_add(name: str, url: str, *, default: bool = False, local: bool = False,
+               options: dict[str, str] | None = None, force: bool = False,
+               cwd: PathLike | None = None) -> None:
+    """Configure storage remote ``name`` at ``url`` (``local``: in ``.zoo/config.local``)."""
+    ws, _, _ = _setup([], None, cwd)
+    remotes.add(ws.root, name, url, default=default, local=local, options=options, force=force)
+
+
+def remote_list(cwd: PathLike | None = None) -> list[remotes.RemoteInfo]:
+    """Configured storage remotes."""
+    ws, _, _ = _setup([], None, cwd)
+    return remotes.listing(ws.root)
+
+
+def remote_remove(name: str, cwd: PathLike | None = None) -> None:
+    """Forget storage remote ``name``."""
+    ws, _, _ = _setup([], None, cwd)
+    remotes.remove(ws.root, name)
+
+
+def remote_modify(name: str, key: str, value: str | None, *, local: bool = False,
+                  cwd: PathLike | None = None) -> None:
+    """Set (``value=None``: unset) a storage option of remote ``name``."""
+    ws, _, _ = _setup([], None, cwd)
+    remotes.modify(ws.root, name, key, value, local=local)
 
 
 def status(*paths: PathLike, cwd: PathLike | None = None) -> statusmod.StatusReport:

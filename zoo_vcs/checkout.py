@@ -94,8 +94,7 @@ def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
 
 
 def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool = False,
-             dry_run: bool = False, remotes: dict[str, str] | None = None,
-             callback: Any = None) -> CheckoutResult:
+             dry_run: bool = False, callback: Any = None) -> CheckoutResult:
     """Make every tracked binary under ``paths`` match its pointer.
 
     Raises
@@ -118,7 +117,7 @@ def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool =
     if conflicts:
         result.errors.append(ConflictError(conflicts))
     if not dry_run:
-        _apply(result, cache, stats, cfg, remotes or {}, callback)
+        _apply(result, cache, stats, cfg, callback)
     stats.save()
     if result.errors:
         raise OperationError(result.errors, result, action="checkout")
@@ -126,16 +125,13 @@ def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool =
 
 
 def _apply(result: CheckoutResult, cache: ObjectCache, stats: StatCache, cfg: Config,
-           remotes: dict[str, str], callback: Any) -> None:
+           callback: Any) -> None:
     todo = [a for a in result.actions if a.kind in ("create", "replace")]
     if not todo:
         return
-    from .transfer import TransferOptions
-
     fetched = fetchmod.fetch_objects(
-        fetchmod.wants_for([a.state.entry for a in todo], remotes), cache, jobs=cfg.jobs,
-        transfer_options=TransferOptions(timeout=cfg.timeout, retries=cfg.retries),
-        callback=callback,
+        fetchmod.wants_for([a.state.entry for a in todo], fetchmod.ordered_remotes(cfg)),
+        cache, cfg, callback=callback,
     )
     for action in todo:
         entry = action.state.entry

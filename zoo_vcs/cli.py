@@ -212,6 +212,195 @@ Example:
 """)
 
 
+_remote_opt = click.option("-r", "--remote", default=None, metavar="NAME",
+                           help="Storage remote to use (default: the default remote).")
+
+
+@cli.command()
+@_paths
+@_remote_opt
+@_jobs
+@_timeout
+@_json
+def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
+         as_json: bool) -> None:
+    """Upload tracked binaries' objects to a storage remote; add their URLs to the pointers.
+
+    Objects the remote already has are not sent again.
+
+    \b
+    Example:
+      zoo-vcs remote add store s3://my-bucket/zoo --default
+      zoo-vcs push && git commit -am "Weights on S3"
+    """
+    bar = _progress("upload")
+    try:
+        result = api.push(*paths, remote=remote, jobs=jobs, timeout=timeout, callback=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    def human(r: Any) -> None:
+        click.echo(f"pushed to {r.remote}: {len(r.uploaded)} uploaded, "
+                   f"{len(r.present)} already there")
+        if r.pointers_updated:
+            click.echo("pointers updated (commit them): "
+                       + " ".join(_rel(p) for p in r.pointers_updated))
+
+    _emit(result, as_json, human)
+
+
+@cli.command()
+@_paths
+@_remote_opt
+@_jobs
+@_timeout
+@_json
+def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
+          as_json: bool) -> None:
+    """Download tracked binaries' objects into the cache, leaving the workspace alone.
+
+    \b
+    Example:
+      zoo-vcs fetch -r store
+    """
+    bar = _progress("download")
+    try:
+        result = api.fetch(*paths, remote=remote, jobs=jobs, timeout=timeout, callback=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    def human(r: Any) -> None:
+        click.echo(f"{len(r.fetched)} fetched, {len(r.present)} already in the cache")
+
+    _emit(result, as_json, human)
+
+
+@cli.command()
+@_paths
+@_remote_opt
+@click.option("-f", "--force", is_flag=True, help="Overwrite files modified locally.")
+@_jobs
+@_timeout
+@_json
+def pull(paths: Sequence[Path], remote: str | None, force: bool, jobs: int | None,
+         timeout: float | None, as_json: bool) -> None:
+    """Fetch, then check out: restore every tracked binary, verified.
+
+    \b
+    Example:
+      git clone https://example.org/models.git && cd models && zoo-vcs pull
+    """
+    bar = _progress("download")
+    try:
+        result = api.pull(*paths, remote=remote, force=force, jobs=jobs, timeout=timeout,
+                          callback=bar)
+    except OperationError as exc:
+        if exc.result is not None and hasattr(exc.result, "actions"):
+            _render_checkout(exc.result, as_json)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    _render_checkout(result, as_json)
+
+
+@cli.group()
+def remote() -> None:
+    """Storage remotes: where pushed objects go and pulls look.
+
+    \b
+    Example:
+      zoo-vcs remote add store s3://my-bucket/zoo --default -o endpoint_url=https://s3.example.org
+      zoo-vcs remote modify store profile research --local
+      zoo-vcs remote list
+    """
+
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-o")
+        options[key.strip()] = value.strip()
+    return options
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "make_default", is_flag=True, help="Make it the default remote.")
+@click.option("--local", is_flag=True,
+              help="Write to .zoo/config.local (git-ignored: per-user settings, secrets).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="fsspec storage option (endpoint_url, profile, anon, ...); repeatable.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing remote of that name.")
+def remote_add(name: str, url: str, make_default: bool, local: bool, options: Sequence[str],
+               force: bool) -> None:
+    """Add storage remote NAME at URL (any fsspec URL or a folder).
+
+    \b
+    Example:
+      zoo-vcs remote add store s3://my-bucket/zoo --default
+      zoo-vcs remote add share /mnt/lab/zoo-objects
+    """
+    api.remote_add(name, url, default=make_default, local=local,
+                   options=_parse_options(options), force=force)
+    click.echo(f"remote {name} -> {url}" + (" (default)" if make_default else ""))
+
+
+@remote.command("list")
+@_json
+def remote_list(as_json: bool) -> None:
+    """List storage remotes (option values are not shown: they may be secrets).
+
+    \b
+    Example:
+      zoo-vcs remote list --json
+    """
+    infos = api.remote_list()
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    for info in infos:
+        mark = "*" if info.default else " "
+        opts = f"  ({', '.join(sorted(info.remote.options))})" if info.remote.options else ""
+        click.echo(f"{mark} {info.remote.name}\t{info.remote.url}{opts}")
+
+
+@remote.command("remove")
+@click.argument("name")
+def remote_remove(name: str) -> None:
+    """Forget storage remote NAME (the objects on it are not touched).
+
+    \b
+    Example:
+      zoo-vcs remote remove store
+    """
+    api.remote_remove(name)
+
+
+@remote.command("modify")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove the option.")
+@click.option("--local", is_flag=True, help="Write to .zoo/config.local (git-ignored).")
+def remote_modify(name: str, key: str, value: str | None, unset: bool, local: bool) -> None:
+    """Set storage option KEY of remote NAME to VALUE (or --unset it).
+
+    \b
+    Example:
+      zoo-vcs remote modify store endpoint_url http://127.0.0.1:9000
+      zoo-vcs remote modify store secret ... --local
+    """
+    if value is None and not unset:
+        raise click.UsageError("give a VALUE or --unset")
+    api.remote_modify(name, key, None if unset else value, local=local)
+
+
 @cli.command()
 @_paths
 @_jobs

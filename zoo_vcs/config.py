@@ -7,8 +7,12 @@ and overrides it. Both are INI files in git's style::
     jobs = 8
     timeout = 60
     link = copy
+    remote = store
     [cache]
     dir = /mnt/fast/zoo-cache
+    ["remote \"store\""]
+    url = s3://my-zoo/objects
+    endpoint_url = https://s3.example.org
 
 Nothing here runs at import time: :func:`resolve` reads the environment when called.
 """
@@ -18,8 +22,10 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -27,6 +33,25 @@ CONFIG_DIR = ".zoo"
 CONFIG_FILE = "config"
 LOCAL_CONFIG_FILE = "config.local"
 LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
+_REMOTE_SECTION = re.compile(r'^remote "(?P<name>[^"]+)"$')
+#: Remote options given as strings in INI that fsspec backends expect as booleans/numbers.
+_BOOL_OPTIONS = {"anon", "use_ssl", "requester_pays", "version_aware"}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A storage remote: objects live at ``<url>/sha1/<2 hex>/<38 hex>``.
+
+    ``options`` are fsspec storage options (``endpoint_url``, ``profile``, ``anon``...).
+    """
+
+    name: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def object_url(self, sha1: str) -> str:
+        """Where object ``sha1`` lives on this remote."""
+        return f"{self.url.rstrip('/')}/sha1/{sha1[:2]}/{sha1[2:]}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +65,37 @@ class Config:
     link: str = "copy"
     #: Also compute SHA256 when adding files (one pass, parallel: nearly free).
     sha256: bool = True
+    remotes: tuple[Remote, ...] = ()
+    default_remote: str | None = None
+
+    def remote(self, name: str | None = None) -> Remote:
+        """The remote called ``name``, or the default one.
+
+        Raises
+        ------
+        ConfigError
+            No such remote, or no default when ``name`` is None.
+        """
+        wanted = name or self.default_remote
+        if wanted is None:
+            if len(self.remotes) == 1:
+                return self.remotes[0]
+            raise ConfigError("no default remote", hint="zoo-vcs remote add NAME URL --default, "
+                              "or name one with -r NAME")
+        for r in self.remotes:
+            if r.name == wanted:
+                return r
+        raise ConfigError(f"no remote named {wanted!r}",
+                          hint="see 'zoo-vcs remote list'")
+
+    def options_for(self, url: str) -> dict[str, Any]:
+        """Storage options for ``url``: those of the remote whose URL is its longest prefix."""
+        best: Remote | None = None
+        for r in self.remotes:
+            base = r.url.rstrip("/") + "/"
+            if url.startswith(base) and (best is None or len(r.url) > len(best.url)):
+                best = r
+        return dict(best.options) if best is not None else {}
 
 
 def read_ini(root: Path | None) -> configparser.ConfigParser:
@@ -108,13 +164,43 @@ def resolve(root: Path | None, default_cache: Path, *,
     link = str(pick("link", "ZOO_VCS_LINK", "core", "link") or "copy")
     if link not in LINK_TYPES:
         raise ConfigError(f"link must be one of {', '.join(LINK_TYPES)}, got {link!r}")
+    remotes = read_remotes(ini)
+    default_remote = str(flags.get("remote") or ini.get("core", "remote", fallback="") or "")
     return Config(
+        remotes=remotes,
+        default_remote=default_remote or None,
         cache_dir=cache_dir,
         jobs=int(_number(jobs, "jobs", int, 1)) if jobs is not None else 8,
         timeout=float(_number(timeout, "timeout", float, 0.1)) if timeout is not None else 60.0,
         retries=int(_number(retries, "retries", int, 0)) if retries is not None else 4,
         link=link,
     )
+
+
+def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:
+    """Every ``[remote "NAME"]`` section of a parsed config."""
+    remotes = []
+    for section in ini.sections():
+        m = _REMOTE_SECTION.match(section)
+        if not m:
+            continue
+        values = dict(ini.items(section))
+        url = values.pop("url", None)
+        if not url:
+            raise ConfigError(f"remote {m.group('name')!r} has no url")
+        options: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in _BOOL_OPTIONS:
+                options[key] = value.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                options[key] = value
+        remotes.append(Remote(m.group("name"), url, options))
+    return tuple(remotes)
+
+
+def remote_section(name: str) -> str:
+    """The INI section name of remote ``name``."""
+    return f'remote "{name}"'
 
 
 def default_cache_root(git_common_dir: Path | None,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .cache import ObjectCache
+from .config import Config, Remote
 from .errors import ConfigError, IntegrityError, ObjectNotFoundError, TransferError, ZooError
 from .pointer import Pointer
 
@@ -53,8 +54,16 @@ def sources_for(want: Want) -> list[str]:
     return out
 
 
-def fetch_objects(wants: Iterable[Want], cache: ObjectCache, *, jobs: int = 8,
-                  transfer_options: Any = None, callback: Any = None) -> FetchResult:
+def transfer_options(cfg: Config) -> Any:
+    """:class:`zoo_vcs.transfer.TransferOptions` for a configuration."""
+    from . import transfer  # fsspec/aiohttp load only when something must be transferred
+
+    return transfer.TransferOptions(timeout=cfg.timeout, retries=cfg.retries,
+                                    options_for=cfg.options_for)
+
+
+def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
+                  callback: Any = None) -> FetchResult:
     """Fetch every wanted object not yet in the cache.
 
     Parameters
@@ -63,16 +72,15 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, *, jobs: int = 8,
         Objects to get; duplicates (same SHA1) are fetched once.
     cache
         Destination cache.
-    jobs
-        Parallel transfers.
-    transfer_options
-        A :class:`zoo_vcs.transfer.TransferOptions`.
+    cfg
+        Jobs, timeout, retries and the remotes' storage options.
     callback
         fsspec-style progress callback (``set_size``, ``relative_update``).
     """
-    from . import transfer  # fsspec/aiohttp load only when something must be downloaded
+    from . import transfer
 
-    opts = transfer_options or transfer.TransferOptions()
+    opts = transfer_options(cfg)
+    jobs = cfg.jobs
     by_sha: dict[str, Want] = {}
     for want in wants:
         by_sha.setdefault(want.pointer.sha1, want)
@@ -131,18 +139,20 @@ def _fetch_one(want: Want, cache: ObjectCache, opts: Any, cb: Any, transfer: Any
     raise ObjectNotFoundError(want.display, p.sha1, reasons or ["no URL in its pointer"])
 
 
-def wants_for(entries: Iterable[Any], remotes: Mapping[str, str] | None = None) -> list[Want]:
-    """:class:`Want` records for workspace entries that have a pointer."""
-    remote_urls = [_object_url(base) for base in (remotes or {}).values()]
+def wants_for(entries: Iterable[Any], remotes: Sequence[Remote] = ()) -> list[Want]:
+    """:class:`Want` records for workspace entries that have a pointer.
+
+    Remotes are tried after the pointer's own URLs, the default remote first.
+    """
     out = []
     for e in entries:
         if e.pointer is None:
             continue
         out.append(Want(e.pointer, str(e.path), e.path.parent,
-                        tuple(u.format(a=e.pointer.sha1[:2], b=e.pointer.sha1[2:])
-                              for u in remote_urls)))
+                        tuple(r.object_url(e.pointer.sha1) for r in remotes)))
     return out
 
 
-def _object_url(base: str) -> str:
-    return base.rstrip("/") + "/sha1/{a}/{b}"
+def ordered_remotes(cfg: Config) -> list[Remote]:
+    """Configured remotes, the default first."""
+    return sorted(cfg.remotes, key=lambda r: r.name != cfg.default_remote)

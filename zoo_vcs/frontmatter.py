@@ -99,7 +99,6 @@ class _Analysis:
     block: tuple[int, int] | None = None     # opening/closing line of a valid '---' block
     blocks: list[_Block] = field(default_factory=list)  # lenient models, aligned with readme.models
     gist_line: int | None = None
-    region: tuple[int, int] = (0, 0)
 
 
 def _lines(text: str) -> list[str]:
@@ -353,8 +352,7 @@ def _analyse(text: str, path: str) -> _Analysis:
             region, in_yaml = (1, close), True
     blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=in_yaml)
     if not blocks and in_yaml:  # the '---' lines were rules around prose: read everything
-        region = (0, len(lines))
-        blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=False)
+        blocks, gist, gist_line = _lenient(lines, 0, len(lines), problems, in_yaml=False)
     models = []
     for b in blocks:
         # A heading names the model only when it has no name key at all (an empty one counts).
@@ -375,7 +373,7 @@ def _analyse(text: str, path: str) -> _Analysis:
     readme = Readme(form="lenient" if blocks else "none",
                     fields={k: v for _, k, v in sorted(found, key=lambda t: t[0])},
                     models=tuple(models), gist_id=gist, problems=_sorted(problems))
-    return _Analysis(readme, lines, None, blocks, gist_line, region)
+    return _Analysis(readme, lines, None, blocks, gist_line)
 
 
 def _strict_analysis(items: list[tuple[str, object, int]], lines: list[str], close: int,
@@ -627,8 +625,10 @@ def render(fields: Mapping[str, object]) -> str:
 def _is_plain(value: str) -> bool:
     if not value or value != value.strip() or any(c in value for c in _BREAKS):
         return False
-    try:
-        return _safe_load(value) == value and _safe_load("k: " + value) == {"k": value}
+    try:  # both parsers: libyaml accepts some plain scalars (tabs) that PyYAML refuses
+        return all(yaml.load(text, Loader=loader) == want  # both are safe loaders
+                   for loader in {_Loader, yaml.SafeLoader}
+                   for text, want in ((value, value), ("k: " + value, {"k": value})))
     except Exception:  # anything YAML refuses (or misreads) as a plain scalar gets quoted
         return False
 

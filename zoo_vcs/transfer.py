@@ -52,7 +52,32 @@ class TransferOptions:
     retries: int = 4
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
-    storage_options: dict[str, Any] = field(default_factory=dict)
+    #: fsspec storage options for a URL (a remote's endpoint_url, profile...).
+    options_for: Callable[[str], dict[str, Any]] = field(default=lambda url: {})
+
+
+class ForwardingCallback(Callback):  # type: ignore[misc]
+    """Forwards byte counts to an aggregate callback but not per-file sizes.
+
+    fsspec's ``put_file`` sets the size of whatever callback it is given; one bar for a
+    whole multi-file transfer needs that call swallowed.
+    """
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self._target = target
+
+    def set_size(self, size: int | None) -> None:
+        """Ignored: the aggregate's total is set once by the caller."""
+
+    def relative_update(self, inc: int = 1) -> None:
+        """Count ``inc`` bytes."""
+        self.value += inc
+        self._target.relative_update(inc)
+
+    def absolute_update(self, value: int) -> None:
+        """Count up to ``value`` bytes."""
+        self.relative_update(value - self.value)
 
 
 class _Restart(Exception):
@@ -300,30 +325,126 @@ def _reason(exc: BaseException) -> str:
 
 # -- every other fsspec protocol -------------------------------------------------------
 
-def _stream_fsspec(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
-                   callback: Callback) -> None:
+def _filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
     try:
-        fs, path = fsspec.core.url_to_fs(url, **opts.storage_options)
+        return fsspec.core.url_to_fs(url, **opts.options_for(url))  # type: ignore[no-any-return]
     except ImportError as exc:
         protocol = url.split("://", 1)[0]
         raise ConfigError(f"{protocol}:// needs an extra package: {exc}",
                           hint=f"pip install 'zoo-vcs[{protocol}]'") from None
-    except ValueError as exc:
-        raise TransferError(urlmod.redact(url), f"unsupported URL: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
+
+
+def _stream_fsspec(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
+                   callback: Callback) -> None:
+    fs, path = _filesystem(url, opts)
     try:
         with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
             if hasher.size:
                 src.seek(hasher.size)
             while chunk := src.read(CHUNK_SIZE):
                 _write(part, hasher, chunk, None, url, callback)
-    except IsADirectoryError:
-        raise TransferError(urlmod.redact(url), "is a directory, not a file") from None
-    except FileNotFoundError:
-        raise TransferError(urlmod.redact(url), "not found") from None
-    except PermissionError as exc:
-        raise TransferError(urlmod.redact(url), f"permission denied: {exc.strerror}") from None
     except ZooError:
         raise
-    except OSError as exc:
-        raise TransferError(urlmod.redact(url), _reason(exc),
-                            transient=not isinstance(exc, FileNotFoundError)) from None
+    except Exception as exc:
+        raise _translate_fs(exc, url) from None
+
+
+def _translate_fs(exc: BaseException, url: str) -> BaseException:
+    """Storage backend errors (OS, s3fs/botocore) as one clear ``TransferError`` line."""
+    shown = urlmod.redact(url)
+    name = type(exc).__name__
+    text = _reason(exc)
+    if isinstance(exc, IsADirectoryError):
+        return TransferError(shown, "is a directory, not a file")
+    if isinstance(exc, FileNotFoundError):
+        if "bucket" in text.lower():
+            return TransferError(shown, f"bucket does not exist ({text})")
+        return TransferError(shown, "not found")
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
+        return TransferError(shown, f"access denied: {text}")
+    if name in ("NoCredentialsError", "PartialCredentialsError") \
+            or "Unable to locate credentials" in text:
+        return TransferError(shown, "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                                    "a profile, or the remote's options")
+    if name in ("InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in text:
+        return TransferError(shown, f"credentials rejected: {text}")
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError") \
+            or "Could not connect" in text:
+        return TransferError(shown, f"endpoint unreachable: {text}", transient=True)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return TransferError(shown, f"timed out: {text}", transient=True)
+    if isinstance(exc, OSError):
+        return TransferError(shown, text, transient=exc.errno is None)
+    if isinstance(exc, Exception):
+        return TransferError(shown, f"{name}: {text}")
+    return exc
+
+
+def remote_size(url: str, opts: TransferOptions) -> int | None:
+    """Size of the object at ``url``, or None when there is none."""
+    fs, path = _filesystem(url, opts)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError as exc:
+        if "bucket" in _reason(exc).lower():
+            raise _translate_fs(exc, url) from None
+        return None
+    except Exception as exc:
+        raise _translate_fs(exc, url) from None
+    size = info.get("size")
+    return int(size) if size is not None and info.get("type", "file") == "file" else None
+
+
+def upload(src: str, url: str, *, size: int, opts: TransferOptions,
+           callback: Callback = DEFAULT_CALLBACK) -> None:
+    """Copy local file ``src`` to ``url``; the object is complete or absent, never partial.
+
+    Local folders get a temp name and a rename; object stores (S3...) publish a key only
+    once its upload completed. The size stored is checked afterwards.
+
+    Raises
+    ------
+    TransferError
+        The store refused or failed, or holds a different size afterwards.
+    """
+    fs, path = _filesystem(url, opts)
+    attempt = 0
+    while True:
+        try:
+            _put(fs, src, path, callback)
+            break
+        except Exception as exc:
+            error = _translate_fs(exc, url)
+            if not isinstance(error, TransferError) or not error.transient \
+                    or attempt >= opts.retries:
+                raise error from None
+            attempt += 1
+            opts.sleep(opts.backoff * (2 ** attempt))
+    stored = remote_size(url, opts)
+    if stored != size:
+        raise TransferError(urlmod.redact(url), f"upload check failed: the store holds "
+                                                f"{stored} bytes, expected {size}")
+
+
+def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
+    parent = path.rsplit("/", 1)[0]
+    if _is_local(fs):
+        os.makedirs(parent, exist_ok=True)
+        tmp = f"{path}.zoo-tmp-{os.getpid()}-{random.getrandbits(32):08x}"
+        try:
+            fs.put_file(src, tmp, callback=callback)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    else:
+        fs.put_file(src, path, callback=callback)
+
+
+def _is_local(fs: Any) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocol or "local" in protocol

@@ -1,0 +1,151 @@
+"""Upload cache objects to a storage remote and record their remote URLs in the pointers.
+
+Objects land at ``<remote>/sha1/<2 hex>/<38 hex>``; those already there (same size)
+are not sent again. An object found on the remote with the wrong size is reported and
+left alone: zoo-vcs never deletes from or overwrites a remote on a failed check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import pointer as ptr
+from .cache import ObjectCache
+from .config import Config, Remote
+from .errors import IntegrityError, ObjectNotFoundError, OperationError, ZooError
+from .fetch import transfer_options
+from .fileio import atomic_write_bytes
+from .hashing import hash_file
+from .workspace import Entry, Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PushResult:
+    """What a push sent, what the remote already had, and which pointers gained a URL."""
+
+    remote: str
+    uploaded: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    pointers_updated: list[Path] = field(default_factory=list)
+    errors: list[ZooError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"remote": self.remote, "uploaded": self.uploaded, "present": self.present,
+                "pointers_updated": [str(p) for p in self.pointers_updated],
+                "errors": [str(e) for e in self.errors]}
+
+
+def push(ws: Workspace, paths: Sequence[Path], cfg: Config, *, remote: str | None = None,
+         callback: Any = None) -> PushResult:
+    """Upload the objects of every tracked binary under ``paths`` to a remote.
+
+    Raises
+    ------
+    ConfigError
+        No such remote (or no default).
+    OperationError
+        Some objects could not be uploaded (each cause in ``errors``); the rest were.
+    """
+    target = cfg.remote(remote)
+    cache = ObjectCache(cfg.cache_dir)
+    scan = ws.scan(paths)
+    result = PushResult(target.name, errors=list(scan.errors))
+    entries = [e for e in scan.entries if e.pointer is not None]
+    objects: dict[str, Entry] = {}
+    for e in entries:
+        assert e.pointer is not None
+        if e.pointer.sha1 in objects:
+            continue
+        try:
+            _ensure_cached(e, cache)
+        except ZooError as exc:
+            result.errors.append(exc)
+            continue
+        objects[e.pointer.sha1] = e
+    _upload_all(objects, cache, target, cfg, result, callback)
+    sent = set(result.uploaded) | set(result.present)
+    for e in entries:
+        assert e.pointer is not None
+        if e.pointer.sha1 in sent and e.pointer_path is not None:
+            url = target.object_url(e.pointer.sha1)
+            if url not in e.pointer.urls:
+                new = e.pointer.with_url(url)
+                atomic_write_bytes(e.pointer_path, ptr.encode(new).encode("utf-8"))
+                result.pointers_updated.append(e.pointer_path)
+    if result.errors:
+        raise OperationError(result.errors, result, action="push")
+    return result
+
+
+def _ensure_cached(e: Entry, cache: ObjectCache) -> None:
+    """Put the object in the cache from the workspace if it is only there."""
+    assert e.pointer is not None
+    if cache.has(e.pointer.sha1):
+        return
+    try:
+        actual = hash_file(e.path).sha1
+    except FileNotFoundError:
+        raise ObjectNotFoundError(str(e.path), e.pointer.sha1,
+                                  ["not in the cache and not in the workspace; "
+                                   "run 'zoo-vcs fetch' first"]) from None
+    if actual != e.pointer.sha1:
+        raise IntegrityError(str(e.path), expected=e.pointer.sha1, actual=actual)
+    digests = cache.add_file(e.path, sha256=False)
+    if digests.sha1 != e.pointer.sha1:  # changed while we were reading it
+        raise IntegrityError(str(e.path), expected=e.pointer.sha1, actual=digests.sha1)
+
+
+def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, cfg: Config,
+                result: PushResult, callback: Any) -> None:
+    from . import transfer
+
+    opts = transfer_options(cfg)
+    sizes = {sha1: cache.path(sha1).stat().st_size for sha1 in objects}
+
+    def check(sha1: str) -> int | None | ZooError:
+        try:
+            return transfer.remote_size(target.object_url(sha1), opts)
+        except ZooError as exc:
+            return exc
+
+    todo: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(objects) or 1))) as pool:
+        for sha1, found in zip(objects, pool.map(check, objects), strict=True):
+            url = target.object_url(sha1)
+            if isinstance(found, ZooError):
+                result.errors.append(found)
+            elif found is None:
+                todo.append(sha1)
+            elif found == sizes[sha1]:
+                result.present.append(sha1)
+            else:
+                result.errors.append(ZooError(
+                    f"{url}: the remote holds {found} bytes for {sha1[:12]}, expected "
+                    f"{sizes[sha1]}; left untouched",
+                    hint="check the remote; remove that object by hand to upload it again"))
+        if callback is not None:
+            callback.set_size(sum(sizes[s] for s in todo))
+
+        def send(sha1: str) -> ZooError | None:
+            cb = transfer.ForwardingCallback(callback) if callback is not None \
+                else transfer.DEFAULT_CALLBACK
+            try:
+                transfer.upload(str(cache.path(sha1)), target.object_url(sha1),
+                                size=sizes[sha1], opts=opts, callback=cb)
+            except ZooError as exc:
+                return exc
+            return None
+
+        for sha1, error in zip(todo, pool.map(send, todo), strict=True):
+            if error is None:
+                result.uploaded.append(sha1)
+            else:
+                result.errors.append(error)
