@@ -138,7 +138,7 @@ def test_folder_remote_layout_and_read_only_objects(tmp_path):
 
 
 def test_push_of_object_missing_everywhere_fails_clearly(tmp_path):
-    repo, blobs = _repo(tmp_path, n=1)
+    repo, _blobs = _repo(tmp_path, n=1)
     assert run_zoo("remote", "add", "store", str(tmp_path / "s"), "-d", cwd=repo).returncode == 0
     clone = _commit_and_clone(repo, tmp_path)
     r = run_zoo("push", cwd=clone)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

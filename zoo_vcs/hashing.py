@@ -50,8 +50,10 @@ class StreamHasher:
         self._sha256 = hashlib.sha256() if sha256 else None
         self._sink = sink
         self._size = 0
-        workers = 1 + (self._sha256 is not None) + (sink is not None)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-hash")
+        # Threads start only with a second chunk: small files (most of a many-file
+        # transfer) are hashed inline, without paying for a pool.
+        self._pool: ThreadPoolExecutor | None = None
+        self._held: bytes | memoryview | None = None
         self._pending: list[Future[object]] = []
 
     def _wait(self) -> None:
@@ -59,17 +61,34 @@ class StreamHasher:
         for fut in pending:
             fut.result()  # re-raises a sink's OSError (disk full) in the caller
 
+    def _jobs(self) -> list[object]:
+        jobs: list[object] = [self._sha1.update]
+        if self._sha256 is not None:
+            jobs.append(self._sha256.update)
+        if self._sink is not None:
+            jobs.append(self._sink.write)
+        return jobs
+
+    def _submit(self, chunk: bytes | memoryview) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self._jobs()),
+                                            thread_name_prefix="zoo-hash")
+        for job in self._jobs():
+            self._pending.append(self._pool.submit(job, chunk))  # type: ignore[arg-type]
+
     def update(self, chunk: bytes | memoryview) -> None:
         """Hash (and write) ``chunk`` in the background; returns once the previous one is done."""
         self._wait()
         if not chunk:
             return
         self._size += len(chunk)
-        self._pending.append(self._pool.submit(self._sha1.update, chunk))
-        if self._sha256 is not None:
-            self._pending.append(self._pool.submit(self._sha256.update, chunk))
-        if self._sink is not None:
-            self._pending.append(self._pool.submit(self._sink.write, chunk))
+        if self._pool is None and self._held is None:
+            self._held = chunk
+            return
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._submit(held)
+        self._submit(chunk)
 
     @property
     def size(self) -> int:
@@ -80,8 +99,13 @@ class StreamHasher:
         """Wait for outstanding work and return the digests; the hasher is closed after."""
         try:
             self._wait()
+            if self._held is not None:
+                held, self._held = self._held, None
+                for job in self._jobs():
+                    job(held)  # type: ignore[operator]
         finally:
-            self._pool.shutdown(wait=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
         return Digests(
             sha1=self._sha1.hexdigest(),
             size=self._size,
@@ -92,7 +116,9 @@ class StreamHasher:
         """Abandon the hash (on error paths); waits for running work so the sink is quiet."""
         with contextlib.suppress(Exception):  # the caller is already handling a failure
             self._wait()
-        self._pool.shutdown(wait=True)
+        self._held = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def read_chunks(f: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterable[bytes]:

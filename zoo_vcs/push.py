@@ -110,7 +110,7 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
     opts = transfer_options(cfg)
     sizes = {sha1: cache.path(sha1).stat().st_size for sha1 in objects}
 
-    def check(sha1: str) -> int | None | ZooError:
+    def check(sha1: str) -> int | ZooError | None:
         try:
             return transfer.remote_size(target.object_url(sha1), opts)
         except ZooError as exc:

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import CONFIG_DIR, CONFIG_FILE, LOCAL_CONFIG_FILE, Remote, read_ini, \
-    read_remotes, remote_section
+from .config import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    LOCAL_CONFIG_FILE,
+    Remote,
+    read_ini,
+    read_remotes,
+    remote_section,
+)
 from .errors import ConfigError, UsageError
 from .fileio import atomic_write_bytes
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import errno
 import logging
 import os
 import random
@@ -306,8 +307,13 @@ def _translate(exc: BaseException, url: str, timeout: float) -> BaseException:
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TimeoutTransferError(shown, timeout)
     if isinstance(exc, aiohttp.ClientConnectorError):
+        # Refused or unresolvable: the host is down or gone, so fail over to the next
+        # source at once rather than retrying; other connect failures may pass.
+        errno_ = getattr(exc.os_error, "errno", None)
+        permanent = errno_ in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH) \
+            or isinstance(exc, getattr(aiohttp, "ClientConnectorDNSError", ()))
         return TransferError(shown, f"cannot connect: {exc.os_error.strerror or exc}",
-                             transient=True)
+                             transient=not permanent)
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError
                   | aiohttp.ClientOSError | ConnectionError):
         return TransferError(shown, f"connection broken: {_reason(exc)}", transient=True)
