@@ -505,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("zoo-vcs") is None:
         parser.error("zoo-vcs is not on PATH (pip install -e . first)")
     WORK.mkdir(parents=True, exist_ok=True)
+    commit = version(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
 
     pooch_bin = ensure_venv("pooch", "pooch") if "checkout" in args.only else None
     dvc_bin, no_dvc = None, "dvc: skipped (--skip-dvc)"
@@ -536,8 +537,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_peers(scenario, args.runs, warmup=True)
         summaries.append(summarize(scenario))
 
-    print(f"zoo-vcs benchmark: median of {args.runs} runs, peers interleaved run by run; "
-          f"x base = ratio to the baseline (*); peak RSS = max over runs")
+    print(f"zoo-vcs benchmark ({commit}, {os.cpu_count()} CPUs): median of {args.runs} runs, "
+          "peers interleaved run by run;\nx base = ratio to the baseline (*); "
+          "peak RSS = max over runs")
     for summary in summaries:
         print_table(summary)
     report = {
@@ -547,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "python": platform.python_version()},
         "versions": {
             "zoo-vcs": version(["zoo-vcs", "--version"]),
+            "zoo-vcs commit": commit,
             "git": version(["git", "--version"]),
             "sha1sum": version(["sha1sum", "--version"]),
             "openssl": version(["openssl", "version"]),

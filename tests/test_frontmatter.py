@@ -292,6 +292,20 @@ def test_no_frontmatter_prefers_the_caffemodel_url() -> None:
         problem.message)
 
 
+@pytest.mark.parametrize("nested", ["[" * 100_000, "\n" + "- " * 100_000 + "x",
+                                    "{a: " * 50_000 + "b" + "}" * 50_000],
+                         ids=["flow-sequences", "block-sequences", "flow-mappings"])
+def test_deep_nesting_is_invalid_yaml_not_a_crash(nested: str) -> None:
+    # libyaml's composer recurses in C: this used to be a segfault, not an exception.
+    readme = parse(f"---\nname: Deep Net\nk: {nested}\n---\n")
+    assert readme.form == "lenient"
+    assert readme.models[0].name == "Deep Net"
+    assert any("invalid YAML" in p.message for p in readme.problems)
+    assert format_scalar("[" * 100_000) == "'" + "[" * 100_000 + "'"
+    assert parse('name: "x": ' + "[" * 100_000 + ' "\n').models[0].name == (
+        'x": ' + "[" * 100_000 + " ")  # not valid YAML quoting: only the quotes are dropped
+
+
 def test_problem_str() -> None:
     assert str(Problem(3, "invalid YAML (x); read as plain 'key: value' lines")) == (
         "line 3: invalid YAML (x); read as plain 'key: value' lines")

@@ -1,4 +1,4 @@
-"""The gist emulator is faithful: PyGithub and the real git CLI work against it as against GitHub."""
+"""The gist emulator is faithful: PyGithub and the git CLI work against it as against GitHub."""
 
 from __future__ import annotations
 
@@ -32,9 +32,12 @@ def emu(tmp_path: Path) -> Iterator[GistEmulator]:
 
 
 def client(emu: GistEmulator, token: str | None = TOKEN, **kwargs: object) -> Github:
-    """PyGithub as zoo-vcs should configure it: no urllib3 retries, a short timeout."""
+    """PyGithub against the emulator: no urllib3 retries (GithubRetry would sleep ~61 s on a
+    rate limit), a short timeout, and no client-side throttling (0.25 s per request and 1 s
+    per write by default)."""
     auth = Auth.Token(token) if token else None
-    options: dict = {"retry": None, "timeout": 10, **kwargs}
+    options: dict = {"retry": None, "timeout": 10, "seconds_between_requests": None,
+                     "seconds_between_writes": None, **kwargs}
     return Github(auth=auth, base_url=emu.api_url, **options)
 
 
@@ -178,8 +181,9 @@ def test_errors_map_to_pygithub_exceptions(emu: GistEmulator, gh: Github) -> Non
     bad = client(emu, token="not-a-token")
     with pytest.raises(github.BadCredentialsException):
         _ = bad.get_user().login
-    with pytest.raises(github.BadCredentialsException):
-        bad.get_gist(emu.create({"a": "b"}))
+    public = emu.create({"a": "b"})
+    with pytest.raises(github.BadCredentialsException):  # even where no token is needed
+        bad.get_gist(public)
     user = gh.get_user()
     for files in ({}, {"empty.txt": InputFileContent("")},
                   {"dir/x.txt": InputFileContent("x")}):
@@ -187,8 +191,8 @@ def test_errors_map_to_pygithub_exceptions(emu: GistEmulator, gh: Github) -> Non
             user.create_gist(True, files)
         assert invalid.value.status == 422
         assert invalid.value.data["message"] == "Validation Failed"
-    assert emu.revisions  # no gist was created by the failed calls
-    assert list((emu.root).iterdir()) == [emu.repo_path(emu._all_gists()[0])]
+    assert list(emu.root.iterdir()) == [emu.repo_path(public)]  # nothing was created
+    assert user.create_gist(True, {"n.txt": InputFileContent("n")}).description is None
 
 
 def test_ownership_and_anonymous_access(emu: GistEmulator, gh: Github) -> None:
@@ -331,8 +335,9 @@ def test_push_with_directory_or_branch_is_rejected(emu: GistEmulator, git: Git,
     assert branch.returncode != 0
     assert emu.revisions(gist_id) == before
     assert emu.files(gist_id) == {"a.txt": b"a"}
-    assert emu._git("for-each-ref", "--format=%(refname)",
-                    repo=emu.repo_path(gist_id)).decode().split() == ["refs/heads/master"]
+    refs = git("--git-dir", str(emu.repo_path(gist_id)), "for-each-ref",
+               "--format=%(refname)", cwd=tmp_path).stdout.split()
+    assert refs == ["refs/heads/master"]
 
 
 def test_large_push_and_gzipped_fetch(emu: GistEmulator, gh: Github, git: Git,
@@ -340,7 +345,7 @@ def test_large_push_and_gzipped_fetch(emu: GistEmulator, gh: Github, git: Git,
     gist_id = emu.create({"a.txt": "a"})
     url = f"http://127.0.0.1:{emu.port}/git/{gist_id}.git"
     work = clone(git, url, tmp_path / "work")
-    blob = random.Random(0).randbytes(3 << 20)  # incompressible: > http.postBuffer -> chunked
+    blob = random.Random(0).randbytes(3 << 19)  # incompressible: > http.postBuffer -> chunked
     (work / "big.bin").write_bytes(blob)
     git("add", "big.bin", cwd=work)
     git("commit", "-qm", "big", cwd=work)

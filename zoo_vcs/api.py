@@ -18,7 +18,7 @@ from typing import Any
 from . import checkout as checkoutmod
 from . import fetch as fetchmod
 from . import gc as gcmod
-from . import modeldir, remotes, tracking
+from . import hookrun, hooks, modeldir, remotes, tracking
 from . import push as pushmod
 from . import status as statusmod
 from . import verify as verifymod
@@ -148,6 +148,95 @@ def remote_modify(name: str, key: str, value: str | None, *, local: bool = False
     """Set (``value=None``: unset) a storage option of remote ``name``."""
     ws, _, _ = _setup([], None, cwd)
     remotes.modify(ws.root, name, key, value, local=local)
+
+
+def gist_push(directory: PathLike = ".", *, secret: bool = False,
+              description: str | None = None) -> Any:
+    """Create or update the gist of a model directory (writes ``gist_id`` on create).
+
+    Raises
+    ------
+    GistError
+        No token, token rejected, gist not found, rate limited, network down, a
+        subdirectory or symlink in the folder.
+    """
+    from . import gistsync
+
+    return gistsync.push_dir(Path(directory), secret=secret, description=description)
+
+
+def gist_pull(gist: str, directory: PathLike, *, revision: str | None = None,
+              force: bool = False) -> Any:
+    """Bring a gist (id, ``user/id`` or URL) into ``directory``; unsafe names are refused."""
+    from . import gistsync
+
+    return gistsync.pull(gist, Path(directory), revision=revision, force=force)
+
+
+def gist_status(directory: PathLike = ".") -> Any:
+    """What differs between a model directory and its gist."""
+    from . import gistsync
+
+    return gistsync.status_dir(Path(directory))
+
+
+def install_hooks(*, force: bool = False, dry_run: bool = False,
+                  cwd: PathLike | None = None) -> hooks.HookPlan:
+    """Install zoo-vcs's git hooks (chaining foreign ones unless ``force``)."""
+    from . import gitops
+
+    ws, _, _ = _setup([], None, cwd)
+    if ws.git_dir is None:
+        raise UsageError(f"{ws.root}: not in a git repository")
+    hooks_dir = gitops.hooks_dir(ws.root)
+    if dry_run:
+        return hooks.plan_install(hooks_dir, force=force)
+    return hooks.install(hooks_dir, force=force)
+
+
+def uninstall_hooks(cwd: PathLike | None = None) -> hooks.HookPlan:
+    """Remove zoo-vcs's git hooks, putting chained foreign hooks back."""
+    from . import gitops
+
+    ws, _, _ = _setup([], None, cwd)
+    if ws.git_dir is None:
+        raise UsageError(f"{ws.root}: not in a git repository")
+    return hooks.uninstall(gitops.hooks_dir(ws.root))
+
+
+def run_hook(name: str, args: Sequence[str], stdin: str = "",
+             environ: dict[str, str] | None = None) -> str:
+    """What git hook ``name`` does (called by the installed scripts); returns a summary.
+
+    Raises
+    ------
+    HookError
+        For pre-push and pre-commit: the git operation must stop.
+    """
+    env = dict(os.environ if environ is None else environ)
+    if env.get("ZOO_VCS_SKIP_HOOKS") == "1":
+        return ""
+    ws, _, cfg = _setup([], None)
+    if name == "pre-push":
+        from .gistsync import publish_commit
+
+        updates = hooks.parse_pre_push(stdin) or hooks.pre_push_from_env(env)
+        remote_name = args[0] if args else env.get("PRE_COMMIT_REMOTE_NAME", "")
+        report = hookrun.pre_push(ws, cfg, remote_name, updates, publish_gist=publish_commit)
+        parts = [f"{len(report.uploaded)} binaries uploaded, {len(report.present)} already "
+                 f"on the remote", f"{len(report.gists)} gists published", *report.notes]
+        return "zoo-vcs pre-push: " + "; ".join(parts)
+    if name == "pre-commit":
+        hookrun.pre_commit(ws)
+        return ""
+    if name == "post-checkout":
+        flag = args[2] if len(args) > 2 else env.get("PRE_COMMIT_CHECKOUT_TYPE", "1")
+        if flag != "1":
+            return ""  # a file checkout: binaries are not involved
+        return hookrun.restore_after(ws, cfg, name)
+    if name == "post-merge":
+        return hookrun.restore_after(ws, cfg, name)
+    raise UsageError(f"unknown hook {name!r}; known: {', '.join(hooks.HOOK_NAMES)}")
 
 
 def status(*paths: PathLike, cwd: PathLike | None = None) -> statusmod.StatusReport:

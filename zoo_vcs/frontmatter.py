@@ -128,8 +128,15 @@ def _accept(raw: str) -> str | None:
     return raw.strip() if _SNAKE.fullmatch(raw.strip()) else None
 
 
+def _loader_for(text: str) -> type[yaml.SafeLoader]:
+    # libyaml's composer recurses in C and segfaults on ~30000 nested levels; each level needs
+    # one of these characters, so deep input goes to PyYAML, whose RecursionError we catch.
+    deep = sum(text.count(c) for c in "[{-?:") > 2000
+    return yaml.SafeLoader if deep else _Loader
+
+
 def _safe_load(text: str) -> object:
-    return yaml.load(text, Loader=_Loader)  # _Loader is a safe loader
+    return yaml.load(text, Loader=_loader_for(text))  # a safe loader, always
 
 
 def _clean(raw: str) -> str | None:
@@ -204,7 +211,7 @@ def _load_strict(block: str, first: int,
     def line_of(mark: yaml.Mark) -> int:
         return block.count("\n", 0, starts[min(mark.line, len(starts) - 1)]) + first
 
-    loader = _Loader(block)
+    loader = _loader_for(block)(block)
     try:
         # get_single_node + construct_document is exactly what safe_load does; keeping the
         # node gives each key's line and each scalar's text as written.
@@ -627,7 +634,7 @@ def _is_plain(value: str) -> bool:
         return False
     try:  # both parsers: libyaml accepts some plain scalars (tabs) that PyYAML refuses
         return all(yaml.load(text, Loader=loader) == want  # both are safe loaders
-                   for loader in {_Loader, yaml.SafeLoader}
+                   for loader in {_loader_for(value), yaml.SafeLoader}
                    for text, want in ((value, value), ("k: " + value, {"k": value})))
     except Exception:  # anything YAML refuses (or misreads) as a plain scalar gets quoted
         return False

@@ -55,10 +55,30 @@ def push(ws: Workspace, paths: Sequence[Path], cfg: Config, *, remote: str | Non
         Some objects could not be uploaded (each cause in ``errors``); the rest were.
     """
     target = cfg.remote(remote)
-    cache = ObjectCache(cfg.cache_dir)
     scan = ws.scan(paths)
-    result = PushResult(target.name, errors=list(scan.errors))
     entries = [e for e in scan.entries if e.pointer is not None]
+    result = upload_objects(entries, target, cfg, callback=callback)
+    result.errors[:0] = scan.errors
+    sent = set(result.uploaded) | set(result.present)
+    for e in entries:
+        assert e.pointer is not None
+        if e.pointer.sha1 in sent and e.pointer_path is not None:
+            url = target.object_url(e.pointer.sha1)
+            if url not in e.pointer.urls:
+                new = e.pointer.with_url(url)
+                atomic_write_bytes(e.pointer_path, ptr.encode(new).encode("utf-8"))
+                result.pointers_updated.append(e.pointer_path)
+    if result.errors:
+        raise OperationError(result.errors, result, action="push")
+    return result
+
+
+def upload_objects(entries: Sequence[Entry], target: Remote, cfg: Config, *,
+                   callback: Any = None) -> PushResult:
+    """Make sure ``target`` holds the object of every entry (from the cache, or from the
+    workspace file when it alone has the bytes); failures are collected in ``errors``."""
+    cache = ObjectCache(cfg.cache_dir)
+    result = PushResult(target.name)
     objects: dict[str, Entry] = {}
     for e in entries:
         assert e.pointer is not None
@@ -71,17 +91,6 @@ def push(ws: Workspace, paths: Sequence[Path], cfg: Config, *, remote: str | Non
             continue
         objects[e.pointer.sha1] = e
     _upload_all(objects, cache, target, cfg, result, callback)
-    sent = set(result.uploaded) | set(result.present)
-    for e in entries:
-        assert e.pointer is not None
-        if e.pointer.sha1 in sent and e.pointer_path is not None:
-            url = target.object_url(e.pointer.sha1)
-            if url not in e.pointer.urls:
-                new = e.pointer.with_url(url)
-                atomic_write_bytes(e.pointer_path, ptr.encode(new).encode("utf-8"))
-                result.pointers_updated.append(e.pointer_path)
-    if result.errors:
-        raise OperationError(result.errors, result, action="push")
     return result
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -319,7 +320,8 @@ class GistEmulator:
         self._git("update-ref", f"refs/heads/{BRANCH}", commit, head or ZERO_SHA, repo=repo)
         return commit
 
-    def _init_repo(self, gist_id: str, owner: str, public: bool, description: str) -> Path:
+    def _init_repo(self, gist_id: str, owner: str, public: bool,
+                   description: str | None) -> Path:
         repo = self.repo_path(gist_id)
         if repo.exists():
             raise FileExistsError(f"gist {gist_id} already exists")
@@ -328,9 +330,10 @@ class GistEmulator:
         hook = repo / "hooks" / "pre-receive"
         hook.write_text(PRE_RECEIVE)
         hook.chmod(0o755)
-        for key, value in (("owner", owner), ("public", "true" if public else "false"),
-                           ("description", description)):
-            self._set_meta(gist_id, key, value)
+        self._set_meta(gist_id, "owner", owner)
+        self._set_meta(gist_id, "public", "true" if public else "false")
+        if description is not None:  # an absent description is null in the API
+            self._set_meta(gist_id, "description", description)
         return repo
 
     # ------------------------------------------------------------------ test helpers
@@ -462,7 +465,7 @@ class GistEmulator:
             "public": meta.get("public", "true") == "true",
             "created_at": _iso(created),
             "updated_at": _iso(updated),
-            "description": meta.get("description", ""),
+            "description": meta.get("description"),
             "comments": 0,
             "comments_enabled": True,
             "user": None,
@@ -646,12 +649,13 @@ class GistEmulator:
             if not isinstance(content, str) or content == "":
                 raise self._invalid("files", "missing_field", f"Contents of {name} can't be blank")
             contents[name] = content.encode("utf-8")
-        description = data.get("description") or ""
+        description = data.get("description")
         public = data.get("public", False)
         if isinstance(public, str):
             public = public.lower() == "true"
         gist_id = secrets.token_hex(16)
-        self._init_repo(gist_id, login, bool(public), str(description))
+        self._init_repo(gist_id, login, bool(public),
+                        None if description is None else str(description))
         self._commit_changes(gist_id, contents, "", login)
         return self.gist_json(gist_id)
 
@@ -762,6 +766,12 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def emu(self) -> GistEmulator:
         return self.server.emulator  # type: ignore[attr-defined]
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle + delayed ACK
+        # stall every keep-alive request by 40-200 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
