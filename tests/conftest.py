@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.gist import GistEmulator
 from tests.servers.http import LoopbackHTTPServer
 from tests.servers.s3 import AWS_ENV, LoopbackS3
 
@@ -96,6 +97,22 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for key, value in AWS_ENV.items():
         monkeypatch.setenv(key, value)
     return dict(AWS_ENV)
+
+
+TOKEN = "ghp_zooTestToken0123456789abcdefABCDEF"
+
+
+@pytest.fixture
+def gist_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GistEmulator]:
+    """The loopback gist API + git http-backend; TOKEN belongs to 'zoo-tester'."""
+    with GistEmulator(tmp_path_factory.mktemp("gists"), tokens={TOKEN: "zoo-tester"}) as emu:
+        yield emu
+
+
+@pytest.fixture
+def gist_env(gist_server: GistEmulator) -> dict[str, str]:
+    """Environment pointing zoo-vcs at the emulator with a valid token."""
+    return {"ZOO_VCS_GITHUB_API": gist_server.api_url, "GITHUB_TOKEN": TOKEN}
 
 
 def write_readme(folder: Path, **fields: str | None) -> Path:

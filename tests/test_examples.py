@@ -19,7 +19,8 @@ BVLC = {
 }
 
 
-@pytest.mark.parametrize("readme", sorted(EXAMPLES.glob("*/readme.md")), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("readme", sorted(EXAMPLES.glob("*/readme.md")),
+                         ids=lambda p: p.parent.name)
 def test_example_readme_parses_cleanly(readme):
     parsed = modeldir.load(readme)
     assert parsed.form == "frontmatter"

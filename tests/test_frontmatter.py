@@ -292,7 +292,7 @@ def test_no_frontmatter_prefers_the_caffemodel_url() -> None:
         problem.message)
 
 
-@pytest.mark.parametrize("nested", ["[" * 100_000, "\n" + "- " * 100_000 + "x",
+@pytest.mark.parametrize("nested", ["[" * 50_000, "\n" + "- " * 50_000 + "x",
                                     "{a: " * 50_000 + "b" + "}" * 50_000],
                          ids=["flow-sequences", "block-sequences", "flow-mappings"])
 def test_deep_nesting_is_invalid_yaml_not_a_crash(nested: str) -> None:
@@ -301,9 +301,12 @@ def test_deep_nesting_is_invalid_yaml_not_a_crash(nested: str) -> None:
     assert readme.form == "lenient"
     assert readme.models[0].name == "Deep Net"
     assert any("invalid YAML" in p.message for p in readme.problems)
-    assert format_scalar("[" * 100_000) == "'" + "[" * 100_000 + "'"
-    assert parse('name: "x": ' + "[" * 100_000 + ' "\n').models[0].name == (
-        'x": ' + "[" * 100_000 + " ")  # not valid YAML quoting: only the quotes are dropped
+
+
+def test_deep_nesting_in_values_is_not_a_crash() -> None:
+    assert format_scalar("[" * 50_000) == "'" + "[" * 50_000 + "'"
+    assert parse('name: "x": ' + "[" * 50_000 + ' "\n').models[0].name == (
+        'x": ' + "[" * 50_000 + " ")  # not valid YAML quoting: only the quotes are dropped
 
 
 def test_problem_str() -> None:
@@ -524,6 +527,23 @@ def test_lenient_insert_name_before_block() -> None:
     assert changes(before, after)[0] == []
     assert [m.name for m in parse(after).models] == [
         "Texture Net - Gray", "Edge Texture Net", "Texture Net - Colour"]
+
+
+def test_lenient_insert_name_after_block_without_caffemodel() -> None:
+    before = fixture("spaced_keys_in_prose.md")
+    after = set_fields(before, {"name": "Photos Net"})
+    assert after == before.replace("?dl=0\n", "?dl=0\n\nname: Photos Net\n")
+    assert parse(after).models[0].name == "Photos Net"
+
+
+def test_error_name_that_would_join_the_previous_model() -> None:
+    text = ("caffemodel_url: http://example.org/a\nsha1: " + SHA_A + "\n"
+            "caffemodel_url: http://example.org/b\ncaffemodel: b.caffemodel\n")
+    assert len(parse(text).models) == 2
+    with pytest.raises(FrontmatterError) as info:
+        set_fields(text, {"name": "B"}, model=1)
+    assert str(info.value) == ("readme.md: setting 'name' to 'B' would read back as None; "
+                               "readme left unchanged")
 
 
 def test_lenient_spaced_key_is_edited_in_place() -> None:

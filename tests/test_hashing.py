@@ -39,7 +39,7 @@ def test_sink_error_surfaces_in_caller():
 
     h = StreamHasher(sink=Full())
     h.update(b"a" * 10)
+    h.update(b"b" * 10)
     with pytest.raises(OSError, match="No space left"):
-        h.update(b"b" * 10)
         h.finish()
     h.close()

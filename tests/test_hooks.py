@@ -53,7 +53,7 @@ def test_shipped_hook_scripts_match_what_install_writes():
 
 
 def test_pre_push_uploads_objects_of_pushed_commits(project):
-    repo, origin, store, data = project
+    repo, _origin, store, data = project
     assert not _obj(store, data).exists()
     (repo / "m" / "net.caffemodel").write_bytes(b"uncommitted edit, not pushed")
     r = git_may_fail("push", "-q", "origin", "main", cwd=repo)
@@ -63,7 +63,7 @@ def test_pre_push_uploads_objects_of_pushed_commits(project):
 
 
 def test_pre_push_refuses_when_object_is_nowhere(project, tmp_path):
-    repo, origin, store, data = project
+    repo, origin, _store, _data = project
     cache = repo / ".git" / "zoo-vcs" / "cache"
     for p in cache.rglob("*"):
         if p.is_file():
@@ -80,7 +80,7 @@ def test_pre_push_refuses_when_object_is_nowhere(project, tmp_path):
 
 
 def test_deleting_a_branch_publishes_nothing(project):
-    repo, origin, store, data = project
+    repo, _origin, _store, _data = project
     git("push", "-q", "origin", "main", cwd=repo)
     git("push", "-q", "origin", "main:other", cwd=repo)
     r = git_may_fail("push", "origin", ":other", cwd=repo)
@@ -88,7 +88,7 @@ def test_deleting_a_branch_publishes_nothing(project):
 
 
 def test_post_checkout_and_post_merge_restore_binaries(project, tmp_path):
-    repo, origin, store, data = project
+    repo, origin, _store, data = project
     git("push", "-q", "origin", "main", cwd=repo)
     git("checkout", "-q", "-b", "v2", cwd=repo)
     data2 = make_weights(repo / "m" / "net.caffemodel", 60_000, seed=2)
@@ -120,7 +120,7 @@ def test_post_checkout_and_post_merge_restore_binaries(project, tmp_path):
 
 
 def test_post_checkout_failure_warns_and_never_breaks_git(project, tmp_path):
-    repo, origin, store, data = project
+    repo, origin, _store, _data = project
     git("push", "-q", "--no-verify", "origin", "main", cwd=repo)  # no upload: object nowhere
     clone = tmp_path / "clone"
     git("clone", "-q", str(origin), str(clone), cwd=tmp_path)

@@ -58,7 +58,22 @@ class Problem:
 
 @dataclass(frozen=True)
 class Model:
-    """One model described by a readme."""
+    """One model described by a readme.
+
+    Attributes
+    ----------
+    name, caffemodel, caffemodel_url, license : str or None
+        The Model Zoo keys; None when absent or empty. ``name`` falls back to the markdown
+        heading above a lenient block that has no ``name`` key.
+    sha1 : str or None
+        As written, stripped and lowercased; whether it is 40 hex digits is in ``problems``.
+    caffe_commit : str or None
+        ``caffe_commit``, else ``caffe_version`` / ``caffe version`` (free text is fine).
+    extra : dict
+        Every other key of this model in source order (``mean_file_proto``, ...).
+    line : int
+        1-based line where the model's block starts.
+    """
 
     name: str | None
     caffemodel: str | None
@@ -72,7 +87,21 @@ class Model:
 
 @dataclass(frozen=True)
 class Readme:
-    """What :func:`parse` read from a readme."""
+    """What :func:`parse` read from a readme.
+
+    Attributes
+    ----------
+    form : {"frontmatter", "lenient", "none"}
+        A ``---`` block that is a YAML mapping; ``key: value`` lines read without YAML; nothing.
+    fields : dict
+        Strict form: the whole mapping as loaded (known keys as the text written). Lenient:
+        ``gist_id``, plus every key when the readme describes exactly one model.
+    models : tuple of Model
+    gist_id : str or None
+        Document level, wherever it appears; empty means None.
+    problems : tuple of Problem
+        Everything not understood or that looks wrong, by line.
+    """
 
     form: Literal["frontmatter", "lenient", "none"]
     fields: dict[str, object]
@@ -129,9 +158,10 @@ def _accept(raw: str) -> str | None:
 
 
 def _loader_for(text: str) -> type[yaml.SafeLoader]:
-    # libyaml's composer recurses in C and segfaults on ~30000 nested levels; each level needs
-    # one of these characters, so deep input goes to PyYAML, whose RecursionError we catch.
-    deep = sum(text.count(c) for c in "[{-?:") > 2000
+    # libyaml's composer recurses in C: ~30000 nested levels segfault (fewer on a thread's
+    # smaller stack). Each level needs one of these characters, so input that could be deep
+    # goes to PyYAML, whose RecursionError is caught. Real frontmatter has a few dozen.
+    deep = sum(text.count(c) for c in "[{-?:") > 500
     return yaml.SafeLoader if deep else _Loader
 
 
@@ -484,6 +514,8 @@ def _edit_lenient(a: _Analysis, key: str, fv: str, model: int, path: str) -> lis
         idx = a.gist_line
         anchors = sorted(i for b in a.blocks for _, _, i in b.entries)
     else:
+        if model >= len(a.blocks):  # an earlier update merged this model into another
+            raise FrontmatterError(path, f"no model {model} after the edit; readme left unchanged")
         block = a.blocks[model]
         idx = next((i for k, _, i in reversed(block.entries) if k == want), None)
         anchors = sorted(i for _, _, i in block.entries)
@@ -497,7 +529,8 @@ def _edit_lenient(a: _Analysis, key: str, fv: str, model: int, path: str) -> lis
              or (len(anchors) == 1 and anchors[0] + 1 < len(lines)
                  and not lines[anchors[0] + 1].strip()))
     eol = next((_eol(ln) for ln in lines if _eol(ln)), "\n")
-    if want == "name":  # before the block: after its other keys it would start a new model
+    if want == "name" and "caffemodel" in block.keyset():
+        # After a caffemodel line, 'name' starts the next model: put it before the block.
         lines[anchors[0]:anchors[0]] = [new + eol] + [eol] * blank
         return lines
     after = anchors[-1]

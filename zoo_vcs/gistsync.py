@@ -37,7 +37,7 @@ class LocalFile:
     """A directory entry as the selection sees it: name, kind and the first bytes."""
 
     name: str
-    kind: str  # "file", "dir", "symlink", "other"
+    kind: str  # "file", "dir", "symlink", "ignored" (by git), "other"
     head: bytes = b""
 
 
@@ -62,6 +62,10 @@ def select_files(entries: list[LocalFile], folder: str = ".") -> Selection:
     for e in sorted(entries, key=lambda e: e.name):
         if e.name.startswith("."):
             sel.skipped[e.name] = "dotfile"
+        elif ptr.pointer_path_for(e.name) in names:
+            sel.skipped[e.name] = "tracked binary (its pointer is published)"
+        elif e.kind == "ignored":
+            sel.skipped[e.name] = "ignored by git"
         elif e.kind == "dir":
             sel.errors.append(f"{folder}/{e.name}: subdirectory; gists are flat (move its files "
                               "up or into another model directory)")
@@ -70,8 +74,6 @@ def select_files(entries: list[LocalFile], folder: str = ".") -> Selection:
                               "never followed")
         elif e.kind != "file":
             sel.skipped[e.name] = "not a regular file"
-        elif ptr.pointer_path_for(e.name) in names:
-            sel.skipped[e.name] = "tracked binary (its pointer is published)"
         elif b"\0" in e.head[:SNIFF_BYTES]:
             sel.skipped[e.name] = "binary (track it with 'zoo-vcs add')"
         else:
@@ -120,8 +122,8 @@ def _list_dir(folder: Path, only: set[str] | None) -> list[LocalFile]:
     out = []
     for entry in os.scandir(folder):
         if only is not None and entry.name not in only and not entry.name.startswith("."):
-            continue
-        if entry.is_symlink():
+            out.append(LocalFile(entry.name, "ignored"))
+        elif entry.is_symlink():
             out.append(LocalFile(entry.name, "symlink"))
         elif entry.is_dir():
             out.append(LocalFile(entry.name, "dir"))
@@ -156,7 +158,9 @@ def commit_files(ws: Workspace, rev: str, folder: str) -> tuple[dict[str, bytes]
     entries = []
     prefix = f"{folder}/" if folder else ""
     for mode, kind, path in gitops.list_tree(ws.root, rev, folder):
-        rel = path[len(prefix):] if path.startswith(prefix) else path
+        if prefix and not path.startswith(prefix):
+            continue  # the folder's own tree entry
+        rel = path[len(prefix):]
         if "/" in rel:
             continue
         if kind == "tree":

@@ -95,8 +95,10 @@ def deleted_paths(root: Path, commits: Iterable[str]) -> set[str]:
 def read_blob(root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None when it is not there."""
     try:
+        # Bytes exactly as stored: GitPython strips a final newline unless told not to.
         return bytes(_repo(root).git.execute(["git", "cat-file", "blob", f"{rev}:{path}"],
-                                             as_process=False, stdout_as_string=False))
+                                             stdout_as_string=False,
+                                             strip_newline_in_stdout=False))
     except git.GitCommandError:
         return None
 
