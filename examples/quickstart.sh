@@ -45,7 +45,10 @@ zoo-vcs checkout
 zoo-vcs status
 zoo-vcs verify
 
-step "6. Byte-exact?"
+step "6. The same from Python: zoo_vcs.fetch_model (no network: already verified)"
+python "$here/fetch_model.py" "$work/clone/models/tiny_net"
+
+step "7. Byte-exact?"
 a=$(sha1sum < "$work/host/tiny_net.caffemodel" | cut -d' ' -f1)
 b=$(sha1sum < "$work/clone/models/tiny_net/tiny_net.caffemodel" | cut -d' ' -f1)
 echo "host:  $a"

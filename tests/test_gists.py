@@ -97,7 +97,8 @@ def test_pull_at_revision_and_status(tmp_path, gist_server, gist_env):
     r = run_zoo("gist", "pull", f"zoo-tester/{gist_id}", dest, "--revision", first,
                 cwd=tmp_path, env=gist_env)
     assert r.returncode == 0, r.output
-    assert sorted(p.name for p in dest.iterdir()) == ["a.prototxt", "readme.md"]
+    assert sorted(p.name for p in dest.iterdir()) == [".zoo-gist", "a.prototxt", "readme.md"]
+    assert (dest / ".zoo-gist").read_text().split() == [gist_id, first]
     assert (dest / "a.prototxt").read_text() == "v1\n"
     r = run_zoo("download-gist", f"{gist_server.base_url}/zoo-tester/{gist_id}", tmp_path / "p2",
                 cwd=tmp_path, env=gist_env)

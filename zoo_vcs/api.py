@@ -264,23 +264,86 @@ def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:
     return modeldir.init(Path(directory), name=name)
 
 
-def fetch_model(source: PathLike, dest: PathLike | None = None, **kwargs: Any) -> list[Path]:
-    """Restore and verify the weights of the model directory ``source``; their local paths.
+def fetch_model(source: PathLike, dest: PathLike | None = None, **kwargs: Any) -> Path:
+    """Verified weights of a model, fetched if needed; returns their local path.
 
-    ``dest`` is reserved for sources that are not local folders (gists, readme URLs).
+    ``source`` is a model directory, a gist (id, ``user/id`` or URL) or the URL of a
+    readme. Gists and readme URLs are brought into ``dest`` (default: a folder per model
+    under the user cache, ``~/.cache/zoo-vcs/models``). Weights come through the object
+    cache, so a second call finds everything in place and does no network at all. For a
+    readme describing several models, the first model's weights path is returned (all
+    are restored).
 
     Raises
     ------
     UsageError
-        ``source`` is not a model directory with tracked weights.
-    OperationError
-        The weights could not be fetched or verified.
+        ``source`` names no model with weights.
+    GistError, OperationError
+        The gist or the weights could not be fetched or verified.
     """
-    folder = Path(source)
-    if dest is not None or not folder.is_dir():
-        raise UsageError(f"{source}: not a local model directory")
-    result = checkout(folder, **kwargs)
+    from . import gist
+    from .config import default_cache_root
+    from .hashing import sha1_of_bytes
+
+    text = str(source)
+    folder = Path(text)
+    if folder.is_dir():
+        target = folder
+    elif "://" in text and not _looks_like_gist_url(text):
+        target = Path(dest) if dest else default_cache_root(None) / "models" / \
+            sha1_of_bytes(text.encode())[:16]
+        if not _has_verified_weights(target):
+            _download_readme(text, target, kwargs.get("timeout"))
+    else:
+        gist_id = gist.parse_gist_ref(text)
+        target = Path(dest) if dest else default_cache_root(None) / "models" / gist_id
+        if not _has_verified_weights(target, gist_id=gist_id):
+            gist_pull(text, target)
+    result = checkout(target, **kwargs)
     paths = [a.path for a in result.actions]
     if not paths:
         raise UsageError(f"{source}: no tracked weights (no pointer and no caffemodel in readme)")
-    return paths
+    return paths[0]
+
+
+def _looks_like_gist_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host.startswith("gist.") or "/gists/" in url
+
+
+def _has_verified_weights(folder: Path, *, gist_id: str | None = None) -> bool:
+    """True when ``folder`` already holds correct weights (and is that gist's): no network."""
+    from .gistsync import gist_of_folder
+
+    if not folder.is_dir() or modeldir.find_readme(folder) is None:
+        return False
+    if gist_id is not None and gist_of_folder(folder) != gist_id:
+        return False
+    report = status(folder)
+    return bool(report.files) and report.clean
+
+
+def _download_readme(url: str, folder: Path, timeout: float | None) -> None:
+    from . import transfer
+    from .fileio import atomic_write_bytes
+
+    data = transfer.read_small(url, limit=modeldir.MAX_README_BYTES,
+                               opts=transfer.TransferOptions(timeout=timeout or 60.0))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(folder / "readme.md", data)
+
+
+def index_build(*sources: PathLike, check: bool = False, verify_local: bool = False,
+                jobs: int | None = None, timeout: float | None = None) -> list[Any]:
+    """Rows of the Model Zoo page for model directories, folders of them, and gists.
+
+    ``check`` probes every weights URL; ``verify_local`` hashes weights found beside
+    their readme (status ``verified``).
+    """
+    from . import index
+
+    _ws, _, cfg = _setup([], {"jobs": jobs, "timeout": timeout})
+    return index.collect([str(s) for s in sources], cfg, check=check,
+                         verify_local=verify_local)

@@ -30,6 +30,24 @@ log = logging.getLogger(__name__)
 
 #: Bytes inspected to tell text from binary (git's own heuristic: a NUL byte).
 SNIFF_BYTES = 8000
+#: Written by ``gist pull``: which gist a folder came from (a dotfile: never published).
+ORIGIN_FILE = ".zoo-gist"
+
+
+def gist_of_folder(folder: Path) -> str | None:
+    """The gist a folder belongs to: its readme's ``gist_id``, else the pull marker."""
+    readme = modeldir.find_readme(folder)
+    if readme is not None:
+        try:
+            found = modeldir.load(readme).gist_id
+        except ZooError:
+            found = None
+        if found:
+            return found.lower()
+    try:
+        return (folder / ORIGIN_FILE).read_text(encoding="utf-8").split()[0].lower()
+    except (OSError, IndexError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -293,6 +311,21 @@ def status_dir(folder: Path, environ: Mapping[str, str] | None = None) -> SyncRe
     return result
 
 
+def read_gist(ref: str, environ: Mapping[str, str] | None = None
+              ) -> tuple[gist.GistInfo, dict[str, bytes]]:
+    """A gist's metadata and the files of its latest revision (unsafe names refused)."""
+    gist_id = gist.parse_gist_ref(ref)
+    api = gist.api_url(environ)
+    token = gist.find_token(api, environ)
+    info = gist.get(gist_id, token=token, api=api)
+    with _scratch() as tmp:
+        repo = tmp / "gist"
+        gitops.clone(info.git_pull_url, repo, token=token, what=f"gist {gist_id}")
+        entries = gitops.tree_entries(repo, "HEAD")
+        return info, {n: gitops.blob_at(repo, "HEAD", n) for m, k, n in entries
+                      if k == "blob" and m in ("100644", "100755") and safe_gist_name(n)}
+
+
 def pull(ref: str, folder: Path, *, revision: str | None = None, force: bool = False,
          environ: Mapping[str, str] | None = None) -> SyncResult:
     """Bring gist ``ref`` (id, ``user/id`` or URL) into ``folder``.
@@ -342,6 +375,7 @@ def pull(ref: str, folder: Path, *, revision: str | None = None, force: bool = F
                 continue
             (result.modified if target.exists() else result.added).append(name)
             atomic_write_bytes(target, data)
+        atomic_write_bytes(folder / ORIGIN_FILE, f"{gist_id} {result.revision}\n".encode())
     return result
 
 
@@ -352,13 +386,7 @@ def _check_target(folder: Path, gist_id: str, force: bool) -> None:
         raise UsageError(f"{folder}: exists and is not a folder")
     if not any(folder.iterdir()):
         return
-    readme = modeldir.find_readme(folder)
-    mine = None
-    if readme is not None:
-        try:
-            mine = modeldir.load(readme).gist_id
-        except ZooError:
-            mine = None
+    mine = gist_of_folder(folder)
     if mine != gist_id and not force:
         raise GistError(f"{folder}: not empty and not gist {gist_id}'s folder "
                         f"(its readme names {'gist ' + mine if mine else 'no gist'}); "

@@ -283,6 +283,83 @@ def _stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | Non
             f.close()
 
 
+def read_small(url: str, *, limit: int, opts: TransferOptions) -> bytes:
+    """The whole content of a small text file (a readme) at ``url``, at most ``limit`` bytes.
+
+    Raises
+    ------
+    TransferError
+        Unreachable, too large, not UTF-8, or a web page.
+    """
+    source = urlmod.normalize(url)
+    try:
+        if urlmod.is_http(source):
+            fs, path, kwargs = _http_fs(opts.timeout), source, {"block_size": 0}
+        else:
+            (fs, path), kwargs = _filesystem(source, opts), {}
+        with fs.open(path, "rb", **kwargs) as f:
+            data = bytes(f.read(limit + 1))
+    except ZooError:
+        raise
+    except Exception as exc:
+        raise (_translate(exc, source, opts.timeout) if urlmod.is_http(source)
+               else _translate_fs(exc, source)) from None
+    if len(data) > limit:
+        raise TransferError(urlmod.redact(url), f"larger than {limit} bytes: not a readme")
+    if urlmod.looks_like_html(data[:512]):
+        raise WebPageError(urlmod.redact(url))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TransferError(urlmod.redact(url), "not a UTF-8 readme") from None
+    return data
+
+
+def probe(url: str, opts: TransferOptions) -> tuple[int | None, bool]:
+    """Check that ``url`` serves a file: (its size if known, whether it is a web page).
+
+    HTTP(S) gets one small Range request (HEAD is often refused or lies); other
+    protocols an ``info`` call.
+
+    Raises
+    ------
+    TransferError
+        Unreachable, not found, or refused.
+    """
+    from fsspec.asyn import sync
+    from fsspec.implementations.http import HTTPStreamFile
+
+    source = urlmod.normalize(url)
+    if not urlmod.is_http(source):
+        size = remote_size(source, opts)
+        if size is None:
+            raise TransferError(urlmod.redact(url), "not found")
+        return size, False
+    fs = _http_fs(opts.timeout)
+    try:
+        session = sync(fs.loop, fs.set_session)
+        f = HTTPStreamFile(fs, source, loop=fs.loop, session=session,
+                           headers={"Range": "bytes=0-511"})
+    except BaseException as exc:
+        raise _translate(exc, source, opts.timeout) from None
+    try:
+        headers = f.r.headers
+        size: int | None = None
+        m = _CONTENT_RANGE.match(headers.get("Content-Range", ""))
+        if f.r.status == 206 and m and m.group(3) != "*":
+            size = int(m.group(3))
+        elif f.r.status == 200 and headers.get("Content-Length", "").isdigit():
+            size = int(headers["Content-Length"])
+        try:
+            head = f.read(512)
+        except BaseException as exc:
+            raise _translate(exc, source, opts.timeout) from None
+        return size, urlmod.looks_like_html(head, headers.get("Content-Type"))
+    finally:
+        with contextlib.suppress(Exception):
+            f.close()
+
+
 def _status_of(exc: BaseException) -> int | None:
     status = getattr(exc, "status", None)
     return status if isinstance(status, int) else None
