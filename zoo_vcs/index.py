@@ -91,8 +91,9 @@ def _link(text: str | None, url: str | None) -> str:
 def render_markdown(rows: Sequence[Row], title: str = "Model Zoo") -> str:
     """Pure: the Markdown page for ``rows``."""
     lines = [f"# {title}", "",
-             f"{len(rows)} model{'s' if len(rows) != 1 else ''}. Get one with `zoo-vcs download-binary DIR` (or "
-             "`zoo-vcs download-gist GIST DIR`, then `zoo-vcs checkout DIR`).", "",
+             f"{len(rows)} model{'s' if len(rows) != 1 else ''}. Get one with "
+             "`zoo-vcs download-binary DIR` (or `zoo-vcs download-gist GIST DIR`, then "
+             "`zoo-vcs checkout DIR`).", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
         commit = r.caffe_version or ""
