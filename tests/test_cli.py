@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,14 +13,25 @@ from click.testing import CliRunner
 from tests.conftest import make_weights, run_zoo, write_readme
 from zoo_vcs.cli import cli
 
-COMMANDS = ["init", "add", "status", "checkout", "download-binary", "verify", "gc"]
+COMMANDS = ["init", "add", "status", "checkout", "download-binary", "verify", "gc", "push",
+            "fetch", "pull", "remote", "remote add", "remote list", "remote modify",
+            "remote remove", "gist", "gist push", "gist pull", "gist status", "upload-gist",
+            "download-gist", "install-hooks", "uninstall-hooks", "index", "index build"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_an_example(command):
-    result = CliRunner().invoke(cli, [command, "--help"])
+    result = CliRunner().invoke(cli, [*command.split(), "--help"])
     assert result.exit_code == 0
     assert "Example" in result.output
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for command in COMMANDS:
+        if command not in ("remote add", "remote list", "remote modify", "remote remove",
+                           "gist", "index", "remote"):
+            assert f"zoo-vcs {command}" in readme, command
 
 
 def test_version_and_module_entry_point(tmp_path):
