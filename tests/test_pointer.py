@@ -63,6 +63,9 @@ def test_url_needing_quotes_round_trips():
     ("- just\n- a list\n", "expected a YAML mapping"),
     ("zoo-vcs: 1\nsha1: " + SHA1 + "\nBad Key: 1\n", "invalid key"),
     ("!!python/object/apply:os.system ['echo hi']\n", "invalid YAML"),
+    # Deep nesting segfaults libyaml: it must be an ordinary, reported error.
+    ("zoo-vcs: 1\nsha1: " + "[" * 40000 + "\n", "invalid YAML"),
+    ("zoo-vcs: 1\nx: " + "{a: " * 15000 + "\n", "invalid YAML"),
 ])
 def test_malformed_pointers_name_the_file_and_the_problem(text, message):
     with pytest.raises(PointerError) as info:

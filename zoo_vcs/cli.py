@@ -27,6 +27,17 @@ _timeout = click.option("--timeout", type=click.FloatRange(min=0.1), default=Non
                         help="Fail a transfer that makes no progress for this many seconds "
                              "(default 60, or ZOO_VCS_TIMEOUT).")
 _json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _State.quiet = True
+        logging.getLogger("zoo_vcs").setLevel(logging.ERROR)
+
+
+# Also accepted after the command name (`zoo-vcs pull -q`), as users expect.
+_quiet = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                      help="No progress bars, only errors.")
 _paths = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
 
@@ -95,6 +106,7 @@ def init(directory: Path, name: str | None) -> None:
 @click.option("--url", "urls", multiple=True, metavar="URL",
               help="Where the bytes can also be downloaded (repeatable; one FILE only).")
 @_jobs
+@_quiet
 @_json
 def add(files: Sequence[Path], urls: Sequence[str], jobs: int | None, as_json: bool) -> None:
     """Track binary FILES: hash into the cache, write FILE.zoo, git-ignore FILE.
@@ -161,6 +173,7 @@ def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
     @click.option("-n", "--dry-run", is_flag=True, help="Show what would be done.")
     @_jobs
     @_timeout
+    @_quiet
     @_json
     def command(paths: Sequence[Path], force: bool, link: str | None, dry_run: bool,
                 jobs: int | None, timeout: float | None, as_json: bool) -> None:
@@ -221,6 +234,7 @@ _remote_opt = click.option("-r", "--remote", default=None, metavar="NAME",
 @_remote_opt
 @_jobs
 @_timeout
+@_quiet
 @_json
 def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
          as_json: bool) -> None:
@@ -255,6 +269,7 @@ def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: f
 @_remote_opt
 @_jobs
 @_timeout
+@_quiet
 @_json
 def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
           as_json: bool) -> None:
@@ -283,6 +298,7 @@ def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: 
 @click.option("-f", "--force", is_flag=True, help="Overwrite files modified locally.")
 @_jobs
 @_timeout
+@_quiet
 @_json
 def pull(paths: Sequence[Path], remote: str | None, force: bool, jobs: int | None,
          timeout: float | None, as_json: bool) -> None:

@@ -11,12 +11,12 @@ from typing import Literal
 import yaml
 
 from zoo_vcs.errors import FrontmatterError
+from zoo_vcs.yamlsafe import loader_for, safe_load
 
 __all__ = ["KNOWN_KEYS", "MAX_FRONTMATTER_BYTES", "Model", "Problem", "Readme",
            "format_scalar", "parse", "render", "set_fields"]
 
 # libyaml is much faster; both loaders are the *safe* ones (no Python object construction).
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KNOWN_KEYS: tuple[str, ...] = (
     "name", "caffemodel", "caffemodel_url", "sha1", "caffe_commit", "gist_id", "license")
@@ -157,24 +157,12 @@ def _accept(raw: str) -> str | None:
     return raw.strip() if _SNAKE.fullmatch(raw.strip()) else None
 
 
-def _loader_for(text: str) -> type[yaml.SafeLoader]:
-    # libyaml's composer recurses in C: ~30000 nested levels segfault (fewer on a thread's
-    # smaller stack). Each level needs one of these characters, so input that could be deep
-    # goes to PyYAML, whose RecursionError is caught. Real frontmatter has a few dozen.
-    deep = sum(text.count(c) for c in "[{-?:") > 500
-    return yaml.SafeLoader if deep else _Loader
-
-
-def _safe_load(text: str) -> object:
-    return yaml.load(text, Loader=_loader_for(text))  # a safe loader, always
-
-
 def _clean(raw: str) -> str | None:
     """A lenient value: stripped, surrounding quotes removed (YAML-unescaped when valid)."""
     value = raw.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         try:
-            loaded = _safe_load(value)
+            loaded = safe_load(value)
         except Exception:  # not valid YAML quoting: just drop the quotes
             loaded = None
         value = loaded if isinstance(loaded, str) else value[1:-1]
@@ -241,7 +229,7 @@ def _load_strict(block: str, first: int,
     def line_of(mark: yaml.Mark) -> int:
         return block.count("\n", 0, starts[min(mark.line, len(starts) - 1)]) + first
 
-    loader = _loader_for(block)(block)
+    loader = loader_for(block)(block)
     try:
         # get_single_node + construct_document is exactly what safe_load does; keeping the
         # node gives each key's line and each scalar's text as written.
@@ -667,7 +655,7 @@ def _is_plain(value: str) -> bool:
         return False
     try:  # both parsers: libyaml accepts some plain scalars (tabs) that PyYAML refuses
         return all(yaml.load(text, Loader=loader) == want  # both are safe loaders
-                   for loader in {_loader_for(value), yaml.SafeLoader}
+                   for loader in {loader_for(value), yaml.SafeLoader}
                    for text, want in ((value, value), ("k: " + value, {"k": value})))
     except Exception:  # anything YAML refuses (or misreads) as a plain scalar gets quoted
         return False

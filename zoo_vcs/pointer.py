@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import PointerError
+from .yamlsafe import safe_load
 
 #: Key holding the format version; always the first line.
 VERSION_KEY = "zoo-vcs"
@@ -34,6 +35,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _SCALAR_LINE = re.compile(r"^([a-z][a-z0-9_-]*): ([^\s'\"#&*!|>%@`{}\[\],][^#]*?)$")
 _URL_ITEM = re.compile(r"^- (\S+)$")
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def _validate(p: Pointer, path: str) -> None:
     ):
         raise PointerError(path, f"size must be a whole number of bytes, got {p.size!r}")
     for url in p.urls:
-        if not isinstance(url, str) or not url or any(c.isspace() for c in url):
+        if not isinstance(url, str) or not url or _SPACE.search(url):
             raise PointerError(path, f"urls must be non-empty strings without spaces, got {url!r}")
     for key in p.extra:
         if key in KNOWN_KEYS or not KEY_RE.match(key):
@@ -188,9 +190,10 @@ def _looks_plain(url: str) -> bool:
 
 
 def _decode_yaml(text: str, path: str) -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=loader)
+        data = safe_load(text)
+    except RecursionError:
+        raise PointerError(path, "invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
