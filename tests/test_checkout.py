@@ -259,3 +259,21 @@ def test_one_bad_pointer_does_not_stop_the_others(tmp_path, http_server):
     assert "sha1 must be 40" in r.stderr
     assert "Traceback" not in r.output
     assert (repo / "models/net/net.caffemodel").read_bytes() == data
+
+
+def test_sha256_is_verified_when_the_pointer_has_one(tmp_path, http_server):
+    repo, data, _ = _model_repo(tmp_path, http_server)
+    pointer = repo / "models/net/net.caffemodel.zoo"
+    assert run_zoo("add", "--sha256", "models/net/net.caffemodel", cwd=repo).returncode == 0
+    good = pointer.read_text()
+    assert f"sha256: {hashlib.sha256(data).hexdigest()}" in good
+    pointer.write_text(good.replace(hashlib.sha256(data).hexdigest(), "0" * 64))
+    git("commit", "-q", "-am", "bad sha256", cwd=repo)
+    clone = _clone(repo, tmp_path)
+    r = run_zoo("checkout", cwd=clone)
+    assert r.returncode == 1
+    assert "sha256" in r.stderr
+    assert not (clone / "models/net/net.caffemodel").exists()
+    # verify catches it in the workspace of the original too (sha1 alone would pass).
+    r = run_zoo("verify", cwd=repo)
+    assert r.returncode == 1

@@ -37,9 +37,15 @@ def test_sink_error_surfaces_in_caller():
         def write(self, b):
             raise OSError(28, "No space left on device")
 
-    h = StreamHasher(sink=Full())
-    h.update(b"a" * 10)
-    h.update(b"b" * 10)
-    with pytest.raises(OSError, match="No space left"):
-        h.finish()
-    h.close()
+    def feed(chunks):
+        h = StreamHasher(sink=Full())
+        try:
+            for c in chunks:
+                h.update(c)
+            h.finish()
+        finally:
+            h.close()
+
+    for chunks in ([b"a" * 10], [b"a" * 10, b"b" * 10], [b"a" * 10, b"b" * 10, b"c" * 10]):
+        with pytest.raises(OSError, match="No space left"):
+            feed(chunks)

@@ -23,6 +23,9 @@ def test_add_writes_pointer_cache_object_and_gitignore(tmp_path):
     assert r.returncode == 0, r.output
     p = ptr.decode((repo / "m/w.caffemodel.zoo").read_text())
     assert p.sha1 == hashlib.sha1(data).hexdigest()
+    assert p.sha256 is None, "SHA256 is opt-in (--sha256 or core.sha256)"
+    assert run_zoo("add", "--sha256", "m/w.caffemodel", cwd=repo).returncode == 0
+    p = ptr.decode((repo / "m/w.caffemodel.zoo").read_text())
     assert p.sha256 == hashlib.sha256(data).hexdigest()
     assert p.size == len(data)
     obj = repo / ".git/zoo-vcs/cache/sha1" / p.sha1[:2] / p.sha1[2:]

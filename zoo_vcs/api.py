@@ -43,18 +43,19 @@ def _setup(paths: Sequence[PathLike], flags: dict[str, Any] | None,
     return ws, resolved, ws.config(flags)
 
 
-def add(*paths: PathLike, urls: Sequence[str] = (), jobs: int | None = None,
-        cwd: PathLike | None = None) -> tracking.AddResult:
+def add(*paths: PathLike, urls: Sequence[str] = (), sha256: bool | None = None,
+        jobs: int | None = None, cwd: PathLike | None = None) -> tracking.AddResult:
     """Track binaries: hash into the cache, write ``FILE.zoo``, git-ignore, sync the readme.
 
-    ``urls`` (one file only) records where else the bytes can be downloaded.
+    ``urls`` (one file only) records where else the bytes can be downloaded; ``sha256``
+    also records a SHA256 (default: the ``core.sha256`` setting, off).
 
     Raises
     ------
     UsageError
         A path is not a regular file in the repository (or is a pointer or readme).
     """
-    ws, resolved, cfg = _setup(paths, {"jobs": jobs}, cwd)
+    ws, resolved, cfg = _setup(paths, {"jobs": jobs, "sha256": sha256 or None}, cwd)
     return tracking.add(ws, resolved, cfg, urls=urls)
 
 

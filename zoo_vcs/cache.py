@@ -84,7 +84,7 @@ class ObjectCache:
         os.replace(tmp, dest)
         return dest
 
-    def add_file(self, src: str | os.PathLike[str], *, sha256: bool = True) -> Digests:
+    def add_file(self, src: str | os.PathLike[str], *, sha256: bool = False) -> Digests:
         """Hash ``src`` while copying it into the cache, in one pass; returns its digests."""
         tmp = self._tmpdir() / f"add-{os.getpid()}-{uuid.uuid4().hex}"
         try:

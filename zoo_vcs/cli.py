@@ -105,10 +105,13 @@ def init(directory: Path, name: str | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--url", "urls", multiple=True, metavar="URL",
               help="Where the bytes can also be downloaded (repeatable; one FILE only).")
+@click.option("--sha256", is_flag=True,
+              help="Also record SHA256 (verified on every download; default: core.sha256).")
 @_jobs
 @_quiet
 @_json
-def add(files: Sequence[Path], urls: Sequence[str], jobs: int | None, as_json: bool) -> None:
+def add(files: Sequence[Path], urls: Sequence[str], sha256: bool, jobs: int | None,
+        as_json: bool) -> None:
     """Track binary FILES: hash into the cache, write FILE.zoo, git-ignore FILE.
 
     Also keeps the readme's caffemodel, caffemodel_url and sha1 in step.
@@ -119,7 +122,7 @@ def add(files: Sequence[Path], urls: Sequence[str], jobs: int | None, as_json: b
           --url http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel
       git add models/alexnet && git commit -m "Track AlexNet weights"
     """
-    result = api.add(*files, urls=urls, jobs=jobs)
+    result = api.add(*files, urls=urls, sha256=sha256, jobs=jobs)
 
     def human(r: Any) -> None:
         for a in r.added:

@@ -119,7 +119,8 @@ def _fetch_one(want: Want, cache: ObjectCache, opts: Any, cb: Any, transfer: Any
         for url in sources:
             try:
                 digests = transfer.download(url, part, sha1=p.sha1, size=p.size, opts=opts,
-                                            callback=cb, path_for_errors=want.display)
+                                            callback=cb, path_for_errors=want.display,
+                                            sha256=p.sha256)
                 cache.commit_partial(part, digests, p.sha1, url=url)
                 return
             except IntegrityError as exc:

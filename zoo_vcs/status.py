@@ -95,11 +95,17 @@ def inspect(entries: Sequence[Entry], stats: StatCache, cache: ObjectCache, *,
         else:
             results[i] = _judge(entry, known, cache)
     if to_hash:
+        def digest(item: tuple[int, os.stat_result]) -> tuple[str, bool]:
+            # Where a pointer records a SHA256 (verify re-hashes), it must match too.
+            p = entries[item[0]].pointer
+            want256 = p.sha256 if rehash and p is not None else None
+            d = hash_file(entries[item[0]].path, sha256=want256 is not None)
+            return d.sha1, want256 is None or d.sha256 == want256
+
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            digests = pool.map(lambda item: hash_file(entries[item[0]].path).sha1, to_hash)
-            for (i, st), sha1 in zip(to_hash, digests, strict=True):
+            for (i, st), (sha1, ok256) in zip(to_hash, pool.map(digest, to_hash), strict=True):
                 stats.put(str(entries[i].path), st, sha1)
-                results[i] = _judge(entries[i], sha1, cache)
+                results[i] = _judge(entries[i], sha1 if ok256 else "sha256-mismatch", cache)
     return [r for r in results if r is not None]
 
 

@@ -109,7 +109,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
              opts: TransferOptions, callback: Callback = DEFAULT_CALLBACK,
-             path_for_errors: str | None = None) -> Digests:
+             path_for_errors: str | None = None, sha256: str | None = None) -> Digests:
     """Complete ``part`` (an append-mode file, possibly holding a prefix) from ``url``.
 
     Bytes already in ``part`` are kept and the rest is requested with HTTP Range (or a
@@ -132,7 +132,7 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
     source = urlmod.normalize(url)
     restarted = False
     while True:
-        hasher = StreamHasher()
+        hasher = StreamHasher(sha256=sha256 is not None)
         try:
             offset = _rehash_prefix(part, hasher, size)
             resumed_from = offset
@@ -145,7 +145,8 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
         except BaseException:
             hasher.close()
             raise
-        if digests.sha1 == sha1 and (size is None or digests.size == size):
+        if digests.sha1 == sha1 and (size is None or digests.size == size) \
+                and (sha256 is None or digests.sha256 == sha256):
             return digests
         _truncate(part)
         if resumed_from and not restarted:
@@ -155,6 +156,9 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
         if size is not None and digests.size != size:
             raise IntegrityError(name, expected=f"{size} bytes", actual=f"{digests.size} bytes",
                                  url=urlmod.redact(url), algorithm="size")
+        if digests.sha1 == sha1 and sha256 is not None:
+            raise IntegrityError(name, expected=sha256, actual=digests.sha256 or "?",
+                                 url=urlmod.redact(url), size=digests.size, algorithm="sha256")
         raise IntegrityError(name, expected=sha1, actual=digests.sha1, url=urlmod.redact(url),
                              size=digests.size)
 

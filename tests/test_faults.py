@@ -1,0 +1,449 @@
+"""Fault matrix: every way a download source can misbehave, through the installed console
+script, over the loopback HTTP server (and a smaller set over moto S3).
+
+For every fault the outcome is either success (a byte-exact file, reached by retry, resume
+or failover) or exit 1 with one stderr line naming the file, the URL (or host) and the
+cause. In every case no wrong file stands at the target path, no temp file is left in the
+model folder, and every object in the cache hashes to its name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, run_zoo, temp_leftovers
+from tests.servers import http as faults
+from tests.servers.http import LoopbackHTTPServer
+from zoo_vcs import pointer as ptr
+
+SIZE = 1_200_007
+NAME = "net.caffemodel"
+PATH = f"/w/{NAME}"
+#: Fast failure: one retry, short backoff is built in (0.5 s * jitter).
+FAST = {"ZOO_VCS_RETRIES": "2"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _data(size: int = SIZE, seed: int = 7) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _repo(tmp_path: Path, urls: list[str], data: bytes, *, size: int | None = None) -> Path:
+    """A git repository whose only pointer names ``urls``; returns the model folder."""
+    repo = tmp_path / "repo"
+    model = repo / "models" / "net"
+    model.mkdir(parents=True)
+    git("init", "-q", cwd=repo)
+    p = ptr.Pointer(hashlib.sha1(data).hexdigest(), size=len(data) if size is None else size,
+                    urls=tuple(urls))
+    (model / f"{NAME}.zoo").write_text(ptr.encode(p))
+    return model
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound then closed: the kernel refuses connects)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return int(port)
+
+
+def cache_objects(cache_root: Path) -> dict[str, Path]:
+    """Every object file under ``<cache>/sha1/`` by the name it claims."""
+    out = {}
+    base = cache_root / "sha1"
+    if base.is_dir():
+        for prefix in base.iterdir():
+            for obj in prefix.iterdir():
+                out[prefix.name + obj.name] = obj
+    return out
+
+
+def assert_cache_consistent(cache_root: Path) -> None:
+    for name, obj in cache_objects(cache_root).items():
+        assert hashlib.sha1(obj.read_bytes()).hexdigest() == name, f"corrupt cache object {obj}"
+
+
+def assert_no_damage(model: Path, data: bytes) -> None:
+    """The invariants of every case, success or failure."""
+    target = model / NAME
+    assert not target.exists() or target.read_bytes() == data, "a wrong file at the target"
+    assert temp_leftovers(model.parents[1]) == []
+    left = sorted(p.name for p in model.iterdir())
+    assert left in ([f"{NAME}.zoo"], [NAME, f"{NAME}.zoo"]), left
+    assert_cache_consistent(model.parents[1] / ".git" / "zoo-vcs" / "cache")
+
+
+def assert_error_line(stderr: str, *needles: str) -> None:
+    """Some stderr line names the file and contains every needle (URL/host, cause)."""
+    lines = [ln for ln in stderr.splitlines()
+             if NAME in ln and all(n in ln for n in needles)]
+    assert lines, f"no stderr line with {NAME!r} and {needles!r}:\n{stderr}"
+
+
+# --------------------------------------------------------------------------- HTTP matrix
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fault: how to arm the server, and what must come out."""
+
+    arm: Callable[[LoopbackHTTPServer, bytes], list[str]]  # returns the pointer's URLs
+    cause: str | None = None  # None: success expected; else a substring of the error
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    check: Callable[[LoopbackHTTPServer, float], None] | None = None
+
+
+def _serve(server: LoopbackHTTPServer, data: bytes, *queued: faults.Fault,
+           always: faults.Fault | None = None) -> list[str]:
+    url = server.add(PATH, data)
+    if queued:
+        server.fail(PATH, *queued)
+    if always is not None:
+        server.always(PATH, always)
+    return [url]
+
+
+def _resumed(min_start: int) -> Callable[[LoopbackHTTPServer, float], None]:
+    """The last request asked for the rest with Range, from at least ``min_start``."""
+
+    def check(server: LoopbackHTTPServer, _elapsed: float) -> None:
+        reqs = server.requests_for(PATH)
+        assert len(reqs) >= 2
+        rng = reqs[-1].headers.get("range", "")
+        assert rng.startswith("bytes="), [r.headers for r in reqs]
+        assert int(rng.removeprefix("bytes=").split("-")[0]) >= min_start
+        assert reqs[-1].status == 206
+        assert server.bytes_sent(PATH) < 2 * SIZE
+
+    return check
+
+
+def _requests(n: int, min_elapsed: float = 0.0,
+              max_elapsed: float = 60.0) -> Callable[[LoopbackHTTPServer, float], None]:
+    def check(server: LoopbackHTTPServer, elapsed: float) -> None:
+        assert len(server.requests_for(PATH)) == n, [r.status for r in server.requests_for(PATH)]
+        assert min_elapsed <= elapsed <= max_elapsed, elapsed
+
+    return check
+
+
+def _mirror(server: LoopbackHTTPServer, data: bytes, first: str) -> list[str]:
+    return [first, server.add("/mirror/" + NAME, data)]
+
+
+def _redirect_loop(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    url = server.add(PATH, data)
+    server.always(PATH, faults.redirect(PATH))
+    return [url]
+
+
+def _redirect_ok(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    url = server.add(PATH, data)
+    server.add("/elsewhere/" + NAME, data)
+    server.fail(PATH, faults.redirect("/elsewhere/" + NAME, code=301))
+    return [url]
+
+
+def _corrupt_then_mirror(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    url = server.add(PATH, data)
+    server.always(PATH, faults.corrupt(SIZE // 2))
+    return _mirror(server, data, url)
+
+
+def _dead(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    return [f"http://127.0.0.1:{_closed_port()}{PATH}"]
+
+
+def _dead_then_mirror(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    return _mirror(server, data, f"http://127.0.0.1:{_closed_port()}{PATH}")
+
+
+def _html_then_mirror(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    url = server.add(PATH, data)
+    server.always(PATH, faults.html_page())
+    return _mirror(server, data, url)
+
+
+def _shorter(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    """The server's file is shorter than the pointer says (a complete, honest response)."""
+    return [server.add(PATH, data[:-10])]
+
+
+def _longer(server: LoopbackHTTPServer, data: bytes) -> list[str]:
+    return [server.add(PATH, data + b"trailing junk")]
+
+
+CASES: dict[str, Case] = {
+    # connection resets: retried, resumed with Range
+    "reset-at-0": Case(lambda s, d: _serve(s, d, faults.reset_after(0)), check=_requests(2)),
+    "reset-mid-body": Case(lambda s, d: _serve(s, d, faults.reset_after(SIZE // 2)),
+                           check=_resumed(1)),
+    "reset-one-byte-before-end": Case(lambda s, d: _serve(s, d, faults.reset_after(SIZE - 1)),
+                                      check=_resumed(1)),
+    "reset-three-times": Case(lambda s, d: _serve(s, d, faults.reset_after(100_000),
+                                                  faults.reset_after(100_000),
+                                                  faults.reset_after(100_000)),
+                              env={"ZOO_VCS_RETRIES": "3"}, check=_resumed(200_000)),
+    "truncated-body-with-content-length": Case(
+        lambda s, d: _serve(s, d, faults.truncate_after(SIZE // 3)), check=_resumed(1)),
+    "truncated-one-byte-short": Case(
+        lambda s, d: _serve(s, d, faults.truncate_after(SIZE - 1)), check=_resumed(SIZE - 1)),
+    "ignores-range-after-reset": Case(
+        lambda s, d: _serve(s, d, faults.reset_after(SIZE // 2), faults.ignore_range())),
+    "no-content-length": Case(lambda s, d: _serve(s, d, faults.no_content_length())),
+    "no-content-length-persistent": Case(
+        lambda s, d: _serve(s, d, always=faults.no_content_length())),
+    # transient statuses: retried (honouring Retry-After), then success
+    "500-then-ok": Case(lambda s, d: _serve(s, d, faults.status(500)), check=_requests(2)),
+    "500-retry-after-then-ok": Case(lambda s, d: _serve(s, d, faults.status(500, "1")),
+                                    check=_requests(2, min_elapsed=1.0)),
+    "503-then-ok": Case(lambda s, d: _serve(s, d, faults.status(503)), check=_requests(2)),
+    "503-retry-after-twice-then-ok": Case(
+        lambda s, d: _serve(s, d, faults.status(503, "1"), faults.status(503, "1")),
+        check=_requests(3, min_elapsed=2.0)),
+    "redirect-then-ok": Case(_redirect_ok),
+    "slow-but-progressing": Case(
+        lambda s, d: _serve(s, d, faults.trickle(256 * 1024, 0.3)), args=("--timeout", "1"),
+        env={"ZOO_VCS_RETRIES": "0"}, check=_requests(1)),
+    # failover to the next URL
+    "corrupt-then-mirror": Case(_corrupt_then_mirror),
+    "dead-host-then-mirror": Case(_dead_then_mirror),
+    "html-page-then-mirror": Case(_html_then_mirror),
+    # failures: exit 1, a line naming file, URL and cause
+    "corrupted-bytes": Case(lambda s, d: _serve(s, d, always=faults.corrupt(12345)),
+                            cause="wrong content"),
+    "persistent-503": Case(lambda s, d: _serve(s, d, always=faults.status(503)),
+                           cause="HTTP 503", env=FAST, check=_requests(3)),
+    "503-retry-after-too-long": Case(
+        lambda s, d: _serve(s, d, always=faults.status(503, "3600")), cause="HTTP 503",
+        check=_requests(1, max_elapsed=20)),
+    "404": Case(lambda s, d: _serve(s, d, always=faults.status(404)), cause="404",
+                check=_requests(1)),
+    "html-page-200": Case(lambda s, d: _serve(s, d, always=faults.html_page()),
+                          cause="this looks like a web page"),
+    "slow-trickle-past-timeout": Case(
+        lambda s, d: _serve(s, d, always=faults.trickle(1000, 3.0)), cause="no progress for 1",
+        args=("--timeout", "1"), env={"ZOO_VCS_RETRIES": "0"},
+        check=_requests(1, max_elapsed=20)),
+    "redirect-loop": Case(_redirect_loop, cause="redirect"),
+    "dead-host": Case(_dead, cause="cannot connect"),
+    "server-file-shorter-than-pointer": Case(_shorter, cause="bytes", env=FAST),
+    "server-file-longer-than-pointer": Case(_longer, cause="bytes", env=FAST),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_http_fault(tmp_path, http_server, name):
+    case = CASES[name]
+    data = _data()
+    urls = case.arm(http_server, data)
+    model = _repo(tmp_path, urls, data)
+    t0 = time.monotonic()
+    r = run_zoo("checkout", *case.args, cwd=model.parents[1], env=case.env, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert "Traceback" not in r.output
+    assert_no_damage(model, data)
+    if case.cause is None:
+        assert r.returncode == 0, r.output
+        assert (model / NAME).read_bytes() == data
+    else:
+        assert r.returncode == 1, r.output
+        assert not (model / NAME).exists()
+        host = urls[0].split("/")[2]  # 127.0.0.1:port
+        assert_error_line(r.stderr, host, case.cause)
+        assert_error_line(r.stderr, urls[0].split("?")[0], case.cause)
+    if case.check is not None:
+        case.check(http_server, elapsed)
+
+
+def test_failed_source_bytes_are_never_resumed_from_by_the_next(tmp_path, http_server):
+    """A mirror that resets half way is followed by one that serves other bytes of the same
+    length; the third URL is right. The partial data of the first two must not be mixed."""
+    data = _data()
+    other = _data(seed=99)
+    a = http_server.add("/a/" + NAME, data)
+    b = http_server.add("/b/" + NAME, other)
+    c = http_server.add("/c/" + NAME, data)
+    http_server.always("/a/" + NAME, faults.reset_after(SIZE // 2))
+    model = _repo(tmp_path, [a, b, c], data)
+    r = run_zoo("checkout", cwd=model.parents[1], env={"ZOO_VCS_RETRIES": "1"})
+    assert r.returncode == 0, r.output
+    assert (model / NAME).read_bytes() == data
+    assert hashlib.sha1(other).hexdigest() in r.stderr, "the wrong mirror is reported"
+    assert_no_damage(model, data)
+
+
+def test_partial_left_by_a_failed_run_is_resumed_by_the_next(tmp_path, http_server):
+    """Run 1 gives up after a reset (no retries); run 2 asks only for the rest."""
+    data = _data()
+    url = http_server.add(PATH, data)
+    http_server.fail(PATH, faults.reset_after(SIZE // 2))
+    model = _repo(tmp_path, [url], data)
+    r = run_zoo("checkout", cwd=model.parents[1], env={"ZOO_VCS_RETRIES": "0"})
+    assert r.returncode == 1
+    assert_error_line(r.stderr, url, "connection")
+    assert_no_damage(model, data)
+    assert not (model / NAME).exists()
+    http_server.reset_log()
+    r = run_zoo("checkout", cwd=model.parents[1])
+    assert r.returncode == 0, r.output
+    assert (model / NAME).read_bytes() == data
+    (req,) = http_server.requests_for(PATH)
+    assert req.headers.get("range", "").startswith("bytes=")
+    assert http_server.bytes_sent(PATH) <= SIZE - SIZE // 2 + 1
+    assert_no_damage(model, data)
+
+
+# --------------------------------------------------------------------------- S3 (moto)
+
+
+class ResetProxy:
+    """TCP proxy to an upstream on 127.0.0.1: the first ``n`` connections that carry a GET of
+    ``needle`` are aborted (RST) after ``after`` response bytes of that GET."""
+
+    def __init__(self, upstream: str, needle: bytes, after: int, n: int = 1) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream = (host, int(port))
+        self.needle, self.after, self.left = needle, after, n
+        self.resets = 0
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.endpoint = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._stop = True
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            up = socket.create_connection(self.upstream)
+        except OSError:
+            client.close()
+            return
+        armed = threading.Event()
+
+        def upstream_to_client() -> None:
+            sent = 0
+            with contextlib.suppress(OSError):
+                while data := up.recv(65536):
+                    if armed.is_set():
+                        room = self.after - sent
+                        if len(data) >= room:
+                            client.sendall(data[:max(room, 0)])
+                            time.sleep(0.05)
+                            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                              struct.pack("ii", 1, 0))
+                            client.close()
+                            up.close()
+                            return
+                        sent += len(data)
+                    client.sendall(data)
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=upstream_to_client, daemon=True).start()
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                if data.startswith(b"GET ") and self.needle in data.split(b"\r\n", 1)[0]:
+                    with self._lock:
+                        if self.left > 0:
+                            self.left -= 1
+                            self.resets += 1
+                            armed.set()
+                up.sendall(data)
+        with contextlib.suppress(OSError):
+            up.shutdown(socket.SHUT_WR)
+
+
+def _s3_repo(tmp_path: Path, endpoint: str, bucket: str, data: bytes,
+             extra_urls: tuple[str, ...] = ()) -> tuple[Path, str]:
+    url = f"s3://{bucket}/zoo/{NAME}"
+    model = _repo(tmp_path, [url, *extra_urls], data)
+    repo = model.parents[1]
+    (repo / ".zoo").mkdir()
+    (repo / ".zoo" / "config").write_text(
+        f'[remote "store"]\nurl = s3://{bucket}/zoo\nendpoint_url = {endpoint}\n')
+    return model, url
+
+
+S3_ENV = {"AWS_MAX_ATTEMPTS": "1", "ZOO_VCS_RETRIES": "2"}
+
+
+@pytest.mark.parametrize("name", ["ok", "missing-key", "missing-bucket", "truncated-object",
+                                  "corrupt-object", "corrupt-then-http-mirror",
+                                  "dead-endpoint", "reset-mid-body"])
+def test_s3_fault(tmp_path, s3_server, aws_env, http_server, name):
+    data = _data(600_013, seed=3)
+    bucket = f"zoo-{uuid.uuid4().hex[:8]}"
+    key = f"zoo/{NAME}"
+    endpoint = s3_server.endpoint
+    proxy = None
+    extra: tuple[str, ...] = ()
+    if name != "missing-bucket":
+        s3_server.make_bucket(bucket)
+    if name in ("ok", "dead-endpoint", "reset-mid-body"):
+        s3_server.put(bucket, key, data)
+    elif name == "truncated-object":
+        s3_server.put(bucket, key, data[: len(data) // 2])
+    elif name in ("corrupt-object", "corrupt-then-http-mirror"):
+        s3_server.put(bucket, key, data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    if name == "corrupt-then-http-mirror":
+        extra = (http_server.add(PATH, data),)
+    if name == "dead-endpoint":
+        endpoint = f"http://127.0.0.1:{_closed_port()}"
+    if name == "reset-mid-body":
+        proxy = ResetProxy(s3_server.endpoint, key.encode(), after=len(data) // 2)
+        endpoint = proxy.endpoint
+    model, url = _s3_repo(tmp_path, endpoint, bucket, data, extra)
+    try:
+        r = run_zoo("checkout", "--timeout", "5", cwd=model.parents[1],
+                    env={**aws_env, **S3_ENV}, timeout=60)
+    finally:
+        if proxy is not None:
+            proxy.close()
+    assert "Traceback" not in r.output
+    assert not (model / NAME).exists() or (model / NAME).read_bytes() == data
+    causes = {"missing-key": "not found", "missing-bucket": "bucket does not exist",
+              "truncated-object": "wrong content", "corrupt-object": "wrong content",
+              "dead-endpoint": "endpoint unreachable"}
+    if name in causes:
+        assert r.returncode == 1, r.output
+        assert_error_line(r.stderr, url, causes[name])
+        assert not (model / NAME).exists()
+    else:
+        assert r.returncode == 0, r.output
+        assert (model / NAME).read_bytes() == data
+    if proxy is not None:
+        assert proxy.resets == 1, "the fault was injected"
+    assert temp_leftovers(model.parents[1]) == []
+    assert_cache_consistent(model.parents[1] / ".git" / "zoo-vcs" / "cache")
