@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import random
+import selectors
 import socket
 import struct
 import threading
@@ -108,6 +109,8 @@ class Case:
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     check: Callable[[LoopbackHTTPServer, float], None] | None = None
+    timeout: float = 60.0
+    bug: str | None = None  # a known product bug: the case is xfail(strict)
 
 
 def _serve(server: LoopbackHTTPServer, data: bytes, *queued: faults.Fault,
@@ -197,10 +200,9 @@ CASES: dict[str, Case] = {
                            check=_resumed(1)),
     "reset-one-byte-before-end": Case(lambda s, d: _serve(s, d, faults.reset_after(SIZE - 1)),
                                       check=_resumed(1)),
-    "reset-three-times": Case(lambda s, d: _serve(s, d, faults.reset_after(100_000),
-                                                  faults.reset_after(100_000),
-                                                  faults.reset_after(100_000)),
-                              env={"ZOO_VCS_RETRIES": "3"}, check=_resumed(200_000)),
+    "reset-twice": Case(lambda s, d: _serve(s, d, faults.reset_after(100_000),
+                                            faults.reset_after(100_000)),
+                        env={"ZOO_VCS_RETRIES": "2"}, check=_resumed(200_000)),
     "truncated-body-with-content-length": Case(
         lambda s, d: _serve(s, d, faults.truncate_after(SIZE // 3)), check=_resumed(1)),
     "truncated-one-byte-short": Case(
@@ -244,19 +246,25 @@ CASES: dict[str, Case] = {
         check=_requests(1, max_elapsed=20)),
     "redirect-loop": Case(_redirect_loop, cause="redirect"),
     "dead-host": Case(_dead, cause="cannot connect"),
-    "server-file-shorter-than-pointer": Case(_shorter, cause="bytes", env=FAST),
+    "server-file-shorter-than-pointer": Case(
+        _shorter, cause="bytes", env=FAST, timeout=8,
+        bug="transfer.download restarts from byte 0 forever: the short body is retried as "
+            "transient, the Range request gets 416, _Restart loops with fresh retries"),
     "server-file-longer-than-pointer": Case(_longer, cause="bytes", env=FAST),
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=f"BUG: {c.bug}")) if c.bug else n
+    for n, c in CASES.items()])
 def test_http_fault(tmp_path, http_server, name):
     case = CASES[name]
     data = _data()
     urls = case.arm(http_server, data)
     model = _repo(tmp_path, urls, data)
     t0 = time.monotonic()
-    r = run_zoo("checkout", *case.args, cwd=model.parents[1], env=case.env, timeout=60)
+    r = run_zoo("checkout", *case.args, cwd=model.parents[1], env=case.env,
+                timeout=case.timeout)
     elapsed = time.monotonic() - t0
     assert "Traceback" not in r.output
     assert_no_damage(model, data)
@@ -290,6 +298,8 @@ def test_failed_source_bytes_are_never_resumed_from_by_the_next(tmp_path, http_s
     assert_no_damage(model, data)
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: fetch._fetch_one truncates the partial download "
+                   "after the last source failed transiently, so the next run starts at byte 0")
 def test_partial_left_by_a_failed_run_is_resumed_by_the_next(tmp_path, http_server):
     """Run 1 gives up after a reset (no retries); run 2 asks only for the rest."""
     data = _data()
@@ -314,75 +324,86 @@ def test_partial_left_by_a_failed_run_is_resumed_by_the_next(tmp_path, http_serv
 # --------------------------------------------------------------------------- S3 (moto)
 
 
-class ResetProxy:
-    """TCP proxy to an upstream on 127.0.0.1: the first ``n`` connections that carry a GET of
-    ``needle`` are aborted (RST) after ``after`` response bytes of that GET."""
+class FaultProxy:
+    """TCP proxy to an upstream on 127.0.0.1 that damages the response to the first ``n`` GETs
+    whose request line contains ``needle``: after ``after`` bytes of that response the
+    connection is aborted with a RST (``mode="reset"``) or goes silent (``mode="stall"``)."""
 
-    def __init__(self, upstream: str, needle: bytes, after: int, n: int = 1) -> None:
+    def __init__(self, upstream: str, needle: bytes, after: int, *, n: int = 1,
+                 mode: str = "reset") -> None:
         host, port = upstream.removeprefix("http://").split(":")
         self.upstream = (host, int(port))
-        self.needle, self.after, self.left = needle, after, n
-        self.resets = 0
+        self.needle, self.after, self.left, self.mode = needle, after, n, mode
+        self.hits = 0
         self._lock = threading.Lock()
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
         self.endpoint = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._stop = False
+        self._stop = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self) -> None:
-        self._stop = True
+        self._stop.set()
         with contextlib.suppress(OSError):
             self._sock.close()
 
     def _accept(self) -> None:
-        while not self._stop:
+        while not self._stop.is_set():
             try:
                 client, _ = self._sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client,), daemon=True).start()
 
-    def _serve(self, client: socket.socket) -> None:
+    def _arm(self, data: bytes) -> bool:
+        if not (data.startswith(b"GET ") and self.needle in data.split(b"\r\n", 1)[0]):
+            return False
+        with self._lock:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+            self.hits += 1
+            return True
+
+    def _pump(self, client: socket.socket) -> None:
+        """One thread per connection, select()-driven, so a RST really is sent at once."""
         try:
             up = socket.create_connection(self.upstream)
         except OSError:
             client.close()
             return
-        armed = threading.Event()
-
-        def upstream_to_client() -> None:
-            sent = 0
-            with contextlib.suppress(OSError):
-                while data := up.recv(65536):
-                    if armed.is_set():
-                        room = self.after - sent
-                        if len(data) >= room:
-                            client.sendall(data[:max(room, 0)])
-                            time.sleep(0.05)
-                            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                              struct.pack("ii", 1, 0))
-                            client.close()
-                            up.close()
+        armed, sent = False, 0
+        sel = selectors.DefaultSelector()
+        sel.register(client, selectors.EVENT_READ)
+        sel.register(up, selectors.EVENT_READ)
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(timeout=0.1):
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    if key.fileobj is client:
+                        armed = armed or self._arm(data)
+                        up.sendall(data)
+                        continue
+                    if armed and sent + len(data) >= self.after:
+                        client.sendall(data[: self.after - sent])
+                        if self.mode == "stall":
+                            self._stop.wait(60)
                             return
-                        sent += len(data)
+                        time.sleep(0.05)  # let the client read what was sent
+                        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                          struct.pack("ii", 1, 0))
+                        return
+                    sent += len(data) if armed else 0
                     client.sendall(data)
-            with contextlib.suppress(OSError):
-                client.shutdown(socket.SHUT_WR)
-
-        threading.Thread(target=upstream_to_client, daemon=True).start()
-        with contextlib.suppress(OSError):
-            while data := client.recv(65536):
-                if data.startswith(b"GET ") and self.needle in data.split(b"\r\n", 1)[0]:
-                    with self._lock:
-                        if self.left > 0:
-                            self.left -= 1
-                            self.resets += 1
-                            armed.set()
-                up.sendall(data)
-        with contextlib.suppress(OSError):
-            up.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            sel.close()
+            client.close()
+            up.close()
 
 
 def _s3_repo(tmp_path: Path, endpoint: str, bucket: str, data: bytes,
@@ -396,7 +417,7 @@ def _s3_repo(tmp_path: Path, endpoint: str, bucket: str, data: bytes,
     return model, url
 
 
-S3_ENV = {"AWS_MAX_ATTEMPTS": "1", "ZOO_VCS_RETRIES": "2"}
+S3_ENV = {"AWS_MAX_ATTEMPTS": "1", "ZOO_VCS_RETRIES": "0"}
 
 
 @pytest.mark.parametrize("name", ["ok", "missing-key", "missing-bucket", "truncated-object",
@@ -422,7 +443,7 @@ def test_s3_fault(tmp_path, s3_server, aws_env, http_server, name):
     if name == "dead-endpoint":
         endpoint = f"http://127.0.0.1:{_closed_port()}"
     if name == "reset-mid-body":
-        proxy = ResetProxy(s3_server.endpoint, key.encode(), after=len(data) // 2)
+        proxy = FaultProxy(s3_server.endpoint, key.encode(), after=len(data) // 2)
         endpoint = proxy.endpoint
     model, url = _s3_repo(tmp_path, endpoint, bucket, data, extra)
     try:
@@ -444,6 +465,31 @@ def test_s3_fault(tmp_path, s3_server, aws_env, http_server, name):
         assert r.returncode == 0, r.output
         assert (model / NAME).read_bytes() == data
     if proxy is not None:
-        assert proxy.resets == 1, "the fault was injected"
+        assert proxy.hits == 1, "the fault was injected"
     assert temp_leftovers(model.parents[1]) == []
     assert_cache_consistent(model.parents[1] / ".git" / "zoo-vcs" / "cache")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: --timeout/ZOO_VCS_TIMEOUT is not passed to fsspec "
+                   "backends other than HTTP (transfer._filesystem/_stream_fsspec): s3fs keeps "
+                   "its own 15 s read timeout and retries, so a stalled S3 read hangs")
+def test_s3_stall_times_out_within_the_no_progress_limit(tmp_path, s3_server, aws_env):
+    """--timeout applies to every protocol: a stalled S3 read fails, it does not hang."""
+    data = _data(600_013, seed=4)
+    bucket = s3_server.make_bucket(f"zoo-{uuid.uuid4().hex[:8]}")
+    s3_server.put(bucket, f"zoo/{NAME}", data)
+    proxy = FaultProxy(s3_server.endpoint, f"zoo/{NAME}".encode(), after=100_000, n=1000,
+                       mode="stall")
+    model, url = _s3_repo(tmp_path, proxy.endpoint, bucket, data)
+    t0 = time.monotonic()
+    try:
+        r = run_zoo("checkout", "--timeout", "1", cwd=model.parents[1],
+                    env={**aws_env, "AWS_MAX_ATTEMPTS": "1", "ZOO_VCS_RETRIES": "0"}, timeout=8)
+    finally:
+        proxy.close()
+    assert time.monotonic() - t0 < 6
+    assert r.returncode == 1, r.output
+    assert_error_line(r.stderr, url)
+    assert "time" in r.stderr.lower() or "no progress" in r.stderr
+    assert not (model / NAME).exists()
+    assert temp_leftovers(model.parents[1]) == []

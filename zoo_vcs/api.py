@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import checkout as checkoutmod
-from . import fetch as fetchmod
-from . import gc as gcmod
-from . import hookrun, hooks, modeldir, remotes, tracking
-from . import push as pushmod
-from . import status as statusmod
-from . import verify as verifymod
-from .cache import ObjectCache
 from .config import Config
 from .errors import UsageError
-from .statcache import StatCache
 from .workspace import Workspace
+
+# Modules load on first use (`zoo-vcs status` must start fast). The package re-exports
+# functions named like four of them (checkout, status, verify, gc), so those are loaded
+# with import_module, which returns the module rather than the package's attribute.
+if TYPE_CHECKING:
+    from . import checkout as checkoutmod
+    from . import fetch as fetchmod
+    from . import gc as gcmod
+    from . import hooks, remotes, tracking
+    from . import push as pushmod
+    from . import status as statusmod
+    from . import verify as verifymod
 
 PathLike = str | os.PathLike[str]
 
@@ -55,6 +59,8 @@ def add(*paths: PathLike, urls: Sequence[str] = (), sha256: bool | None = None,
     UsageError
         A path is not a regular file in the repository (or is a pointer or readme).
     """
+    from . import tracking
+
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "sha256": sha256 or None}, cwd)
     return tracking.add(ws, resolved, cfg, urls=urls)
 
@@ -70,6 +76,8 @@ def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
         Some files could not be restored; ``.errors`` says why for each, ``.result``
         holds what was done.
     """
+    checkoutmod = import_module(f"{__package__}.checkout")
+
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
     return checkoutmod.checkout(ws, resolved, cfg, force=force, dry_run=dry_run,
                                 callback=callback)
@@ -87,6 +95,8 @@ def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
     OperationError
         Some objects could not be uploaded.
     """
+    from . import push as pushmod
+
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout}, cwd)
     return pushmod.push(ws, resolved, cfg, remote=remote, callback=callback)
 
@@ -103,6 +113,8 @@ def fetch(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
     OperationError
         Some objects could not be fetched (each cause in ``errors``).
     """
+    from . import fetch as fetchmod
+    from .cache import ObjectCache
     from .errors import OperationError
 
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout}, cwd)
@@ -128,18 +140,24 @@ def remote_add(name: str, url: str, *, default: bool = False, local: bool = Fals
                options: dict[str, str] | None = None, force: bool = False,
                cwd: PathLike | None = None) -> None:
     """Configure storage remote ``name`` at ``url`` (``local``: in ``.zoo/config.local``)."""
+    from . import remotes
+
     ws, _, _ = _setup([], None, cwd)
     remotes.add(ws.root, name, url, default=default, local=local, options=options, force=force)
 
 
 def remote_list(cwd: PathLike | None = None) -> list[remotes.RemoteInfo]:
     """Configured storage remotes."""
+    from . import remotes
+
     ws, _, _ = _setup([], None, cwd)
     return remotes.listing(ws.root)
 
 
 def remote_remove(name: str, cwd: PathLike | None = None) -> None:
     """Forget storage remote ``name``."""
+    from . import remotes
+
     ws, _, _ = _setup([], None, cwd)
     remotes.remove(ws.root, name)
 
@@ -147,6 +165,8 @@ def remote_remove(name: str, cwd: PathLike | None = None) -> None:
 def remote_modify(name: str, key: str, value: str | None, *, local: bool = False,
                   cwd: PathLike | None = None) -> None:
     """Set (``value=None``: unset) a storage option of remote ``name``."""
+    from . import remotes
+
     ws, _, _ = _setup([], None, cwd)
     remotes.modify(ws.root, name, key, value, local=local)
 
@@ -184,7 +204,7 @@ def gist_status(directory: PathLike = ".") -> Any:
 def install_hooks(*, force: bool = False, dry_run: bool = False,
                   cwd: PathLike | None = None) -> hooks.HookPlan:
     """Install zoo-vcs's git hooks (chaining foreign ones unless ``force``)."""
-    from . import gitops
+    from . import gitops, hooks
 
     ws, _, _ = _setup([], None, cwd)
     if ws.git_dir is None:
@@ -197,7 +217,7 @@ def install_hooks(*, force: bool = False, dry_run: bool = False,
 
 def uninstall_hooks(cwd: PathLike | None = None) -> hooks.HookPlan:
     """Remove zoo-vcs's git hooks, putting chained foreign hooks back."""
-    from . import gitops
+    from . import gitops, hooks
 
     ws, _, _ = _setup([], None, cwd)
     if ws.git_dir is None:
@@ -214,6 +234,8 @@ def run_hook(name: str, args: Sequence[str], stdin: str = "",
     HookError
         For pre-push and pre-commit: the git operation must stop.
     """
+    from . import hookrun, hooks
+
     env = dict(os.environ if environ is None else environ)
     if env.get("ZOO_VCS_SKIP_HOOKS") == "1":
         return ""
@@ -242,6 +264,10 @@ def run_hook(name: str, args: Sequence[str], stdin: str = "",
 
 def status(*paths: PathLike, cwd: PathLike | None = None) -> statusmod.StatusReport:
     """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``."""
+    statusmod = import_module(f"{__package__}.status")
+    from .cache import ObjectCache
+    from .statcache import StatCache
+
     ws, resolved, cfg = _setup(paths, None, cwd)
     return statusmod.status(ws, resolved, ObjectCache(cfg.cache_dir),
                             StatCache(ws.state_dir(cfg) / "stat.db"), jobs=cfg.jobs)
@@ -250,18 +276,24 @@ def status(*paths: PathLike, cwd: PathLike | None = None) -> statusmod.StatusRep
 def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
            ) -> verifymod.VerifyResult:
     """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch."""
+    verifymod = import_module(f"{__package__}.verify")
+
     ws, resolved, cfg = _setup(paths, {"jobs": jobs}, cwd)
     return verifymod.verify(ws, resolved, cfg)
 
 
 def gc(path: PathLike | None = None, *, dry_run: bool = False) -> gcmod.GcResult:
     """Drop cache objects that no pointer in the repository references."""
+    gcmod = import_module(f"{__package__}.gc")
+
     ws, _, cfg = _setup([path] if path is not None else [], None)
     return gcmod.gc(ws, cfg, dry_run=dry_run)
 
 
 def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:
     """Make ``directory`` a model directory (readme skeleton, git repository, ``.zoo/``)."""
+    from . import modeldir
+
     return modeldir.init(Path(directory), name=name)
 
 
@@ -316,6 +348,7 @@ def _looks_like_gist_url(url: str) -> bool:
 
 def _has_verified_weights(folder: Path, *, gist_id: str | None = None) -> bool:
     """True when ``folder`` already holds correct weights (and is that gist's): no network."""
+    from . import modeldir
     from .gistsync import gist_of_folder
 
     if not folder.is_dir() or modeldir.find_readme(folder) is None:
@@ -327,7 +360,7 @@ def _has_verified_weights(folder: Path, *, gist_id: str | None = None) -> bool:
 
 
 def _download_readme(url: str, folder: Path, timeout: float | None) -> None:
-    from . import transfer
+    from . import modeldir, transfer
     from .fileio import atomic_write_bytes
 
     data = transfer.read_small(url, limit=modeldir.MAX_README_BYTES,

@@ -12,10 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from . import frontmatter
 from .errors import FrontmatterError, PathError
 from .fileio import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from . import frontmatter
 
 README_RE = re.compile(r"^readme\.md$", re.IGNORECASE)
 #: Readmes are documents, not data; a larger one is refused rather than read.
@@ -59,11 +62,15 @@ def read_text(path: Path) -> str:
 
 def load(path: Path) -> frontmatter.Readme:
     """Parse the readme at ``path`` (tolerantly; problems are reported in the result)."""
+    from . import frontmatter  # YAML and the readme grammar load only when a readme is read
+
     return frontmatter.parse(read_text(path), path=str(path))
 
 
 def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0) -> bool:
     """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed."""
+    from . import frontmatter
+
     text = read_text(path)
     new = frontmatter.set_fields(text, updates, path=str(path), model=model)
     if new == text:
@@ -136,6 +143,8 @@ def weights_of(readme_path: Path, readme: frontmatter.Readme) -> tuple[list[Weig
 
 def skeleton(name: str) -> str:
     """The readme ``init`` writes: canonical frontmatter and a short body."""
+    from . import frontmatter
+
     return frontmatter.render({"name": name, "caffemodel": None, "caffemodel_url": None,
                                "sha1": None, "caffe_commit": None, "license": None,
                                "gist_id": None}) + SKELETON_BODY.format(name=name)

@@ -13,10 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import yaml
-
 from .errors import PointerError
-from .yamlsafe import safe_load
 
 #: Key holding the format version; always the first line.
 VERSION_KEY = "zoo-vcs"
@@ -33,9 +30,9 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 SHA1_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
-_SCALAR_LINE = re.compile(r"^([a-z][a-z0-9_-]*): ([^\s'\"#&*!|>%@`{}\[\],][^#]*?)$")
 _URL_ITEM = re.compile(r"^- (\S+)$")
 _SPACE = re.compile(r"\s")
+_VERSION_LINE = f"{VERSION_KEY}: {VERSION}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +104,8 @@ def encode(p: Pointer) -> str:
         lines.append("urls:")
         lines.extend(f"- {_yaml_scalar(u)}" for u in p.urls)
     text = "\n".join(lines) + "\n"
+    if p.extra:
+        import yaml
     for key in sorted(p.extra):
         text += yaml.safe_dump({key: p.extra[key]}, default_flow_style=False,
                                sort_keys=True, allow_unicode=True)
@@ -117,11 +116,15 @@ def _yaml_scalar(value: str) -> str:
     """A URL as a YAML scalar: plain when YAML reads it back unchanged, quoted otherwise."""
     if _URL_ITEM.match(f"- {value}") and _plain_ok(value):
         return value
+    import yaml
+
     dumped = yaml.safe_dump(value, default_style="'", width=1 << 16)
     return dumped.strip().removesuffix("...").strip()
 
 
 def _plain_ok(value: str) -> bool:
+    import yaml
+
     try:
         return bool(yaml.safe_load(value) == value)
     except yaml.YAMLError:
@@ -149,38 +152,39 @@ def decode(text: str | bytes, path: str = "<pointer>") -> Pointer:
 
 
 def _decode_canonical(text: str) -> dict[str, Any] | None:
-    """Fast path for the canonical form; None means 'not canonical, use YAML'."""
+    """Fast path for the canonical form; None means 'not canonical, use YAML'.
+
+    Accepts only what :func:`encode` writes for the known keys (alphanumeric hashes,
+    digit sizes, plain URLs), so its result always equals what YAML would read.
+    """
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    if not lines or lines[0] != f"{VERSION_KEY}: {VERSION}":
+    if not lines or lines[0] != _VERSION_LINE:
         return None
     data: dict[str, Any] = {VERSION_KEY: VERSION}
-    i = 1
-    while i < len(lines):
-        line = lines[i]
-        if line == "urls:":
-            urls = []
-            i += 1
-            while i < len(lines) and (m := _URL_ITEM.match(lines[i])):
-                url = m.group(1)
-                if not _looks_plain(url):
-                    return None
-                urls.append(url)
-                i += 1
-            data["urls"] = urls
+    urls: list[str] | None = None
+    for line in lines[1:]:
+        if urls is not None and line.startswith("- "):
+            url = line[2:]
+            if not url or not _looks_plain(url) or _SPACE.search(url):
+                return None
+            urls.append(url)
             continue
-        m = _SCALAR_LINE.match(line)
-        if not m or m.group(1) in data or m.group(1) not in KNOWN_KEYS or m.group(1) == "urls":
+        if line == "urls:" and "urls" not in data:
+            urls = data["urls"] = []
+            continue
+        key, sep, value = line.partition(": ")
+        if not sep or key in data or urls is not None or not value.isalnum():
             return None
-        key, value = m.group(1), m.group(2)
         if key == "size":
             if not value.isdigit():
                 return None
             data[key] = int(value)
-        else:
+        elif key in ("sha1", "sha256"):
             data[key] = value
-        i += 1
+        else:
+            return None
     return data
 
 
@@ -190,6 +194,10 @@ def _looks_plain(url: str) -> bool:
 
 
 def _decode_yaml(text: str, path: str) -> dict[str, Any]:
+    import yaml  # only non-canonical pointers need a YAML parser
+
+    from .yamlsafe import safe_load
+
     try:
         data = safe_load(text)
     except RecursionError:

@@ -80,13 +80,13 @@ def inspect(entries: Sequence[Entry], stats: StatCache, cache: ObjectCache, *,
     """Decide each entry's state, hashing only files whose stat changed (all with ``rehash``)."""
     results: list[FileState | None] = [None] * len(entries)
     to_hash: list[tuple[int, os.stat_result]] = []
+    if len(entries) > 64:
+        # One listing of the cache instead of a stat per file.
+        cache = _KnownObjects(cache)
     for i, entry in enumerate(entries):
         try:
             st = os.stat(entry.path)
-        except FileNotFoundError:
-            results[i] = _state(entry, "missing", None, cache)
-            continue
-        except NotADirectoryError:
+        except (FileNotFoundError, NotADirectoryError):
             results[i] = _state(entry, "missing", None, cache)
             continue
         known = None if rehash else stats.get(str(entry.path), st)
@@ -107,6 +107,17 @@ def inspect(entries: Sequence[Entry], stats: StatCache, cache: ObjectCache, *,
                 stats.put(str(entries[i].path), st, sha1)
                 results[i] = _judge(entries[i], sha1 if ok256 else "sha256-mismatch", cache)
     return [r for r in results if r is not None]
+
+
+class _KnownObjects(ObjectCache):
+    """An :class:`ObjectCache` whose ``has`` answers from one listing of the cache."""
+
+    def __init__(self, cache: ObjectCache) -> None:
+        super().__init__(cache.root)
+        self._ids = set(cache.objects())
+
+    def has(self, sha1: str) -> bool:
+        return sha1 in self._ids
 
 
 def _state(entry: Entry, state: State, actual: str | None, cache: ObjectCache) -> FileState:
