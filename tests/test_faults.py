@@ -33,7 +33,7 @@ SIZE = 1_200_007
 NAME = "net.caffemodel"
 PATH = f"/w/{NAME}"
 #: Fast failure: one retry, short backoff is built in (0.5 s * jitter).
-FAST = {"ZOO_VCS_RETRIES": "2"}
+FAST = {"ZOO_VCS_RETRIES": "1"}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -209,7 +209,6 @@ CASES: dict[str, Case] = {
         lambda s, d: _serve(s, d, faults.truncate_after(SIZE - 1)), check=_resumed(SIZE - 1)),
     "ignores-range-after-reset": Case(
         lambda s, d: _serve(s, d, faults.reset_after(SIZE // 2), faults.ignore_range())),
-    "no-content-length": Case(lambda s, d: _serve(s, d, faults.no_content_length())),
     "no-content-length-persistent": Case(
         lambda s, d: _serve(s, d, always=faults.no_content_length())),
     # transient statuses: retried (honouring Retry-After), then success
@@ -217,9 +216,8 @@ CASES: dict[str, Case] = {
     "500-retry-after-then-ok": Case(lambda s, d: _serve(s, d, faults.status(500, "1")),
                                     check=_requests(2, min_elapsed=1.0)),
     "503-then-ok": Case(lambda s, d: _serve(s, d, faults.status(503)), check=_requests(2)),
-    "503-retry-after-twice-then-ok": Case(
-        lambda s, d: _serve(s, d, faults.status(503, "1"), faults.status(503, "1")),
-        check=_requests(3, min_elapsed=2.0)),
+    "503-retry-after-then-ok": Case(lambda s, d: _serve(s, d, faults.status(503, "1")),
+                                    check=_requests(2, min_elapsed=1.0)),
     "redirect-then-ok": Case(_redirect_ok),
     "slow-but-progressing": Case(
         lambda s, d: _serve(s, d, faults.trickle(256 * 1024, 0.3)), args=("--timeout", "1"),
@@ -232,7 +230,7 @@ CASES: dict[str, Case] = {
     "corrupted-bytes": Case(lambda s, d: _serve(s, d, always=faults.corrupt(12345)),
                             cause="wrong content"),
     "persistent-503": Case(lambda s, d: _serve(s, d, always=faults.status(503)),
-                           cause="HTTP 503", env=FAST, check=_requests(3)),
+                           cause="HTTP 503", env=FAST, check=_requests(2)),
     "503-retry-after-too-long": Case(
         lambda s, d: _serve(s, d, always=faults.status(503, "3600")), cause="HTTP 503",
         check=_requests(1, max_elapsed=20)),
@@ -247,7 +245,7 @@ CASES: dict[str, Case] = {
     "redirect-loop": Case(_redirect_loop, cause="redirect"),
     "dead-host": Case(_dead, cause="cannot connect"),
     "server-file-shorter-than-pointer": Case(
-        _shorter, cause="bytes", env=FAST, timeout=8,
+        _shorter, cause="bytes", env=FAST, timeout=5,
         bug="transfer.download restarts from byte 0 forever: the short body is retried as "
             "transient, the Range request gets 416, _Restart loops with fresh retries"),
     "server-file-longer-than-pointer": Case(_longer, cause="bytes", env=FAST),
@@ -484,10 +482,10 @@ def test_s3_stall_times_out_within_the_no_progress_limit(tmp_path, s3_server, aw
     t0 = time.monotonic()
     try:
         r = run_zoo("checkout", "--timeout", "1", cwd=model.parents[1],
-                    env={**aws_env, "AWS_MAX_ATTEMPTS": "1", "ZOO_VCS_RETRIES": "0"}, timeout=8)
+                    env={**aws_env, "AWS_MAX_ATTEMPTS": "1", "ZOO_VCS_RETRIES": "0"}, timeout=5)
     finally:
         proxy.close()
-    assert time.monotonic() - t0 < 6
+    assert time.monotonic() - t0 < 4
     assert r.returncode == 1, r.output
     assert_error_line(r.stderr, url)
     assert "time" in r.stderr.lower() or "no progress" in r.stderr

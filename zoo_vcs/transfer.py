@@ -43,6 +43,9 @@ _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 #: Never wait longer than this for a server's Retry-After.
 MAX_RETRY_AFTER = 120.0
+#: Network read size: reads return what has arrived (up to this), so larger buys nothing
+#: but a higher peak memory.
+NET_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,7 @@ def _stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | Non
         first = True
         while True:
             try:
-                chunk = f.read(CHUNK_SIZE)
+                chunk = f.read(NET_CHUNK)
             except BaseException as exc:
                 raise _translate(exc, url, opts.timeout) from None
             if not chunk:
