@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +20,8 @@ from .errors import UsageError
 from .workspace import Workspace
 
 # Modules load on first use (`zoo-vcs status` must start fast). The package re-exports
-# functions named like four of them (checkout, status, verify, gc), so those are loaded
-# with import_module, which returns the module rather than the package's attribute.
+# functions named like four of them (checkout, status, verify, gc): `from . import status`
+# would return the function, so their functions are imported as `from .status import ...`.
 if TYPE_CHECKING:
     from . import checkout as checkoutmod
     from . import fetch as fetchmod
@@ -76,10 +75,10 @@ def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
         Some files could not be restored; ``.errors`` says why for each, ``.result``
         holds what was done.
     """
-    checkoutmod = import_module(f"{__package__}.checkout")
+    from .checkout import checkout as run_checkout
 
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
-    return checkoutmod.checkout(ws, resolved, cfg, force=force, dry_run=dry_run,
+    return run_checkout(ws, resolved, cfg, force=force, dry_run=dry_run,
                                 callback=callback)
 
 
@@ -264,30 +263,30 @@ def run_hook(name: str, args: Sequence[str], stdin: str = "",
 
 def status(*paths: PathLike, cwd: PathLike | None = None) -> statusmod.StatusReport:
     """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``."""
-    statusmod = import_module(f"{__package__}.status")
     from .cache import ObjectCache
     from .statcache import StatCache
+    from .status import status as run_status
 
     ws, resolved, cfg = _setup(paths, None, cwd)
-    return statusmod.status(ws, resolved, ObjectCache(cfg.cache_dir),
+    return run_status(ws, resolved, ObjectCache(cfg.cache_dir),
                             StatCache(ws.state_dir(cfg) / "stat.db"), jobs=cfg.jobs)
 
 
 def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
            ) -> verifymod.VerifyResult:
     """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch."""
-    verifymod = import_module(f"{__package__}.verify")
+    from .verify import verify as run_verify
 
     ws, resolved, cfg = _setup(paths, {"jobs": jobs}, cwd)
-    return verifymod.verify(ws, resolved, cfg)
+    return run_verify(ws, resolved, cfg)
 
 
 def gc(path: PathLike | None = None, *, dry_run: bool = False) -> gcmod.GcResult:
     """Drop cache objects that no pointer in the repository references."""
-    gcmod = import_module(f"{__package__}.gc")
+    from .gc import gc as run_gc
 
     ws, _, cfg = _setup([path] if path is not None else [], None)
-    return gcmod.gc(ws, cfg, dry_run=dry_run)
+    return run_gc(ws, cfg, dry_run=dry_run)
 
 
 def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:

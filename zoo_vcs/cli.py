@@ -450,7 +450,7 @@ def _render_sync(result: Any, as_json: bool, verb: str) -> None:
     _emit(result, as_json, human)
 
 
-def _gist_push_command(group: Any, name: str, help_text: str) -> None:
+def _gist_push_command(group: click.Group, name: str, help_text: str) -> None:
     @group.command(name=name, help=help_text)
     @click.argument("directory", default=".", type=click.Path(file_okay=False, exists=True,
                                                                 path_type=Path))
@@ -462,7 +462,7 @@ def _gist_push_command(group: Any, name: str, help_text: str) -> None:
                      as_json, "updated")
 
 
-def _gist_pull_command(group: Any, name: str, help_text: str) -> None:
+def _gist_pull_command(group: click.Group, name: str, help_text: str) -> None:
     @group.command(name=name, help=help_text)
     @click.argument("gist")
     @click.argument("directory", type=click.Path(path_type=Path))

@@ -115,7 +115,7 @@ def read_ini(root: Path | None) -> configparser.ConfigParser:
 
 def _number(value: object, name: str, kind: type[int] | type[float], minimum: float) -> float:
     try:
-        number = kind(value)  # type: ignore[arg-type]
+        number = kind(str(value))
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
     if number < minimum:

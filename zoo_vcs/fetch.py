@@ -85,10 +85,15 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
     for want in wants:
         by_sha.setdefault(want.pointer.sha1, want)
     result = FetchResult()
-    todo = [w for sha, w in by_sha.items() if not cache.has(sha) or result.present.append(sha)]
+    todo = []
+    for sha, want in by_sha.items():
+        if cache.has(sha):
+            result.present.append(sha)
+        else:
+            todo.append(want)
     if not todo:
         return result
-    cb = callback if callback is not None else transfer.DEFAULT_CALLBACK
+    cb = callback if callback is not None else transfer.NO_PROGRESS
     sizes = [w.pointer.size for w in todo]
     if all(s is not None for s in sizes):
         cb.set_size(sum(s for s in sizes if s is not None))

@@ -33,7 +33,7 @@ def is_temp_name(name: str) -> bool:
 
 def clean_stale_temps(folder: Path) -> list[Path]:
     """Remove temp files in ``folder`` whose writing process is gone; returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -159,7 +159,7 @@ def hash_file(path: str | os.PathLike[str], *, sha256: bool = False,
     try:
         with open(path, "rb", buffering=0) as f:
             _advise_sequential(f)
-            while n := f.readinto(buffers[turn]):  # type: ignore[attr-defined]
+            while n := f.readinto(buffers[turn]):
                 hasher.update(memoryview(buffers[turn])[:n])
                 turn ^= 1
                 if progress is not None:

@@ -145,7 +145,7 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
 
         def send(sha1: str) -> ZooError | None:
             cb = transfer.ForwardingCallback(callback) if callback is not None \
-                else transfer.DEFAULT_CALLBACK
+                else transfer.NO_PROGRESS
             try:
                 transfer.upload(str(cache.path(sha1)), target.object_url(sha1),
                                 size=sizes[sha1], opts=opts, callback=cb)

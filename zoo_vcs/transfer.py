@@ -43,6 +43,8 @@ _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 #: Never wait longer than this for a server's Retry-After.
 MAX_RETRY_AFTER = 120.0
+#: The do-nothing progress callback (what callers pass when nobody watches).
+NO_PROGRESS: Callback = DEFAULT_CALLBACK
 #: Network read size: reads return what has arrived (up to this), so larger buys nothing
 #: but a higher peak memory.
 NET_CHUNK = 1 << 20
@@ -338,10 +340,10 @@ def probe(url: str, opts: TransferOptions) -> tuple[int | None, bool]:
 
     source = urlmod.normalize(url)
     if not urlmod.is_http(source):
-        size = remote_size(source, opts)
-        if size is None:
+        found = remote_size(source, opts)
+        if found is None:
             raise TransferError(urlmod.redact(url), "not found")
-        return size, False
+        return found, False
     fs = _http_fs(opts.timeout)
     try:
         session = sync(fs.loop, fs.set_session)
@@ -382,7 +384,8 @@ def _translate(exc: BaseException, url: str, timeout: float) -> BaseException:
     if isinstance(exc, FileNotFoundError):
         return TransferError(shown, "not found (HTTP 404)")
     if isinstance(exc, aiohttp.ClientResponseError):
-        retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
+        headers: Any = exc.headers or {}
+        retry_after = parse_retry_after(headers.get("Retry-After"))
         transient = exc.status in _TRANSIENT_STATUS
         return TransferError(shown, f"HTTP {exc.status} {exc.message or ''}".strip(),
                              transient=transient, retry_after=retry_after)
