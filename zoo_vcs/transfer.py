@@ -383,14 +383,14 @@ def _translate(exc: BaseException, url: str, timeout: float) -> BaseException:
         return exc
     if isinstance(exc, FileNotFoundError):
         return TransferError(shown, "not found (HTTP 404)")
+    if isinstance(exc, aiohttp.TooManyRedirects):  # a ClientResponseError: test it first
+        return TransferError(shown, "too many redirects (a redirect loop?)")
     if isinstance(exc, aiohttp.ClientResponseError):
         headers: Any = exc.headers or {}
         retry_after = parse_retry_after(headers.get("Retry-After"))
         transient = exc.status in _TRANSIENT_STATUS
         return TransferError(shown, f"HTTP {exc.status} {exc.message or ''}".strip(),
                              transient=transient, retry_after=retry_after)
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return TransferError(shown, "too many redirects (a redirect loop?)")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TimeoutTransferError(shown, timeout)
     if isinstance(exc, aiohttp.ClientConnectorError):
