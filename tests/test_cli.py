@@ -108,3 +108,67 @@ def test_multi_model_legacy_readme_with_subfolders(tmp_path, http_server):
     assert r.returncode == 0, r.output
     for variant, data in blobs.items():
         assert (model / variant / "net.caffemodel").read_bytes() == data
+
+
+def _run_on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run the console script with a pseudo-terminal as stdout and stderr."""
+    import os
+
+    from tests.conftest import ZOO_VCS
+
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    # A new pty is 0x0: give it a terminal's size, as a real one has.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([ZOO_VCS, *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_shows_on_a_terminal_and_not_when_piped_or_quiet(tmp_path, http_server):
+    from tests.conftest import git
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    urls = []
+    for i in range(3):
+        data = make_weights(tmp_path / "src" / f"w{i}", 300_000, seed=i)
+        urls.append(http_server.add(f"/w{i}.bin", data))
+        (repo / f"w{i}.bin.zoo").write_text(
+            f"zoo-vcs: 1\nsha1: {hashlib.sha1(data).hexdigest()}\nsize: {len(data)}\n"
+            f"urls:\n- {urls[-1]}\n")
+    env_cache = {"ZOO_VCS_CACHE_DIR": str(tmp_path / "cache")}
+    code, out = _run_on_terminal(["checkout"], repo)
+    assert code == 0, out
+    assert "3/3 files" in out
+    assert "download" in out
+    # Piped: no bar at all.
+    for f in repo.glob("w*.bin"):
+        f.unlink()
+    r = run_zoo("checkout", cwd=repo, env=env_cache)
+    assert r.returncode == 0
+    assert "files" not in r.stderr
+    # -q on a terminal: no bar either.
+    for f in repo.glob("w*.bin"):
+        f.unlink()
+    import shutil
+
+    shutil.rmtree(repo / ".git" / "zoo-vcs" / "cache")
+    code, out = _run_on_terminal(["checkout", "-q"], repo)
+    assert code == 0, out
+    assert "files" not in out

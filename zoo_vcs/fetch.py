@@ -97,12 +97,19 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
     sizes = [w.pointer.size for w in todo]
     if all(s is not None for s in sizes):
         cb.set_size(sum(s for s in sizes if s is not None))
+    # Optional part of the progress protocol: a file count beside the bytes.
+    file_done = getattr(cb, "file_done", None)
+    if hasattr(cb, "set_files"):
+        cb.set_files(len(todo))
 
     def one(want: Want) -> tuple[str, ZooError | None]:
         try:
             _fetch_one(want, cache, opts, cb, transfer)
         except ZooError as exc:
             return want.pointer.sha1, exc
+        finally:
+            if file_done is not None:
+                file_done()
         return want.pointer.sha1, None
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:

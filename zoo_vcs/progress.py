@@ -19,6 +19,8 @@ class BarCallback:
         from tqdm import tqdm
 
         self._lock = threading.Lock()
+        self._files_total = 0
+        self._files_done = 0
         self._bar: Any = tqdm(desc=description, unit="B", unit_scale=True, unit_divisor=1024,
                               file=sys.stderr, leave=False, dynamic_ncols=True)
 
@@ -32,6 +34,19 @@ class BarCallback:
         """Count ``inc`` more bytes."""
         with self._lock:
             self._bar.update(inc)
+
+    def set_files(self, total: int) -> None:
+        """How many files the transfer moves (shown beside the bytes)."""
+        with self._lock:
+            self._files_total = total
+            self._files_done = 0
+            self._bar.set_postfix_str(f"0/{total} files")
+
+    def file_done(self) -> None:
+        """One more file finished."""
+        with self._lock:
+            self._files_done += 1
+            self._bar.set_postfix_str(f"{self._files_done}/{self._files_total} files")
 
     def close(self) -> None:
         """Remove the bar."""

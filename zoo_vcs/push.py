@@ -142,6 +142,8 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
                     hint="check the remote; remove that object by hand to upload it again"))
         if callback is not None:
             callback.set_size(sum(sizes[s] for s in todo))
+            if hasattr(callback, "set_files"):
+                callback.set_files(len(todo))
 
         def send(sha1: str) -> ZooError | None:
             cb = transfer.ForwardingCallback(callback) if callback is not None \
@@ -151,6 +153,9 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
                                 size=sizes[sha1], opts=opts, callback=cb)
             except ZooError as exc:
                 return exc
+            finally:
+                if hasattr(callback, "file_done"):
+                    callback.file_done()
             return None
 
         for sha1, error in zip(todo, pool.map(send, todo), strict=True):
