@@ -112,13 +112,12 @@ def test_multi_model_legacy_readme_with_subfolders(tmp_path, http_server):
 
 def _run_on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
     """Run the console script with a pseudo-terminal as stdout and stderr."""
-    import os
-
-    from tests.conftest import ZOO_VCS
-
     import fcntl
+    import os
     import struct
     import termios
+
+    from tests.conftest import ZOO_VCS
 
     master, slave = os.openpty()
     # A new pty is 0x0: give it a terminal's size, as a real one has.
