@@ -35,7 +35,8 @@ def test_bvlc_facts(name, facts):
     assert model.caffemodel == f"{name}.caffemodel"
     assert model.caffemodel_url == f"http://dl.caffe.berkeleyvision.org/{name}.caffemodel"
     assert model.license == "unrestricted"
-    weights, problems = modeldir.weights_of(EXAMPLES / name / "readme.md",
+    weights, problems, refused = modeldir.weights_of(EXAMPLES / name / "readme.md",
                                             modeldir.load(EXAMPLES / name / "readme.md"))
     assert problems == []
+    assert refused == []
     assert weights[0].sha1 == facts[0]

@@ -18,7 +18,7 @@ from . import fetch as fetchmod
 from .cache import ObjectCache
 from .config import Config
 from .errors import ConflictError, OperationError, ZooError
-from .fileio import place
+from .fileio import clean_stale_temps, place
 from .statcache import StatCache
 from .status import FileState, inspect
 from .workspace import Workspace
@@ -133,6 +133,9 @@ def _apply(result: CheckoutResult, cache: ObjectCache, stats: StatCache, cfg: Co
         fetchmod.wants_for([a.state.entry for a in todo], fetchmod.ordered_remotes(cfg)),
         cache, cfg, callback=callback,
     )
+    # Temp files of a killed run go, once per folder (not per file: folders can be large).
+    for folder in {a.path.parent for a in todo}:
+        clean_stale_temps(folder)
     for action in todo:
         entry = action.state.entry
         assert entry.pointer is not None  # plan() turns pointer-less entries into errors

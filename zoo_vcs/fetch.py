@@ -138,16 +138,18 @@ def _fetch_one(want: Want, cache: ObjectCache, opts: Any, cb: Any, transfer: Any
             except IntegrityError as exc:
                 reasons.append(f"{exc.url or url}: wrong content ({exc.algorithm} "
                                f"{exc.actual}, expected {exc.expected})")
+                # Wrong bytes must not be resumed from by the next source.
+                part.truncate(0)
+                part.seek(0)
             except ConfigError:
                 raise
             except TransferError as exc:
+                # The bytes so far are kept: the next source, or the next run, resumes
+                # from them (a wrong prefix is caught by the hash and fetched again).
                 reasons.append(str(exc))
             except OSError as exc:  # the cache side: disk full, permissions
                 raise ZooError(f"{want.display}: cannot write to the cache "
                                f"{cache.root}: {exc.strerror}") from None
-            # A source that failed must not leave its bytes for the next one to resume from.
-            part.truncate(0)
-            part.seek(0)
             log.warning("%s: %s", want.display, reasons[-1])
     raise ObjectNotFoundError(want.display, p.sha1, reasons or ["no URL in its pointer"])
 

@@ -82,7 +82,6 @@ def place(source: Path, target: Path, link: str = "copy") -> str:
     cache object, which is read-only so an edit cannot corrupt it.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(target.parent)
     tmp = temp_path_for(target)
     try:
         if link == "symlink":

@@ -115,11 +115,14 @@ class Weights:
     url: str | None
 
 
-def weights_of(readme_path: Path, readme: frontmatter.Readme) -> tuple[list[Weights], list[str]]:
-    """The weights files a parsed readme names, and one message per model it cannot use."""
+def weights_of(readme_path: Path, readme: frontmatter.Readme
+               ) -> tuple[list[Weights], list[str], list[PathError]]:
+    """The weights files a parsed readme names, a warning per model it cannot use, and an
+    error per file name it refuses (one that would escape the folder)."""
     base = readme_path.parent
     found: list[Weights] = []
     problems: list[str] = []
+    refused: list[PathError] = []
     for i, model in enumerate(readme.models):
         filename = model.caffemodel
         if not filename and model.caffemodel_url:
@@ -134,11 +137,11 @@ def weights_of(readme_path: Path, readme: frontmatter.Readme) -> tuple[list[Weig
         try:
             path = confine(base, filename, what="caffemodel")
         except PathError as exc:
-            problems.append(str(exc))
+            refused.append(exc)
             continue
         sha1 = (model.sha1 or "").strip().lower() or None
         found.append(Weights(readme_path, i, model.name, path, sha1, model.caffemodel_url))
-    return found, problems
+    return found, problems, refused
 
 
 def skeleton(name: str) -> str:

@@ -106,8 +106,9 @@ def encode(p: Pointer) -> str:
     text = "\n".join(lines) + "\n"
     if p.extra:
         import yaml
-    for key in sorted(p.extra):
-        text += yaml.safe_dump({key: p.extra[key]}, default_flow_style=False,
+
+        # One dump for all extra keys: anchors for shared values stay unique.
+        text += yaml.safe_dump(dict(sorted(p.extra.items())), default_flow_style=False,
                                sort_keys=True, allow_unicode=True)
     return text
 

@@ -18,7 +18,7 @@ from . import pointer as ptr
 from .cache import ObjectCache
 from .config import Config
 from .errors import PathError, PointerError, UsageError, ZooError
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, clean_stale_temps
 from .hashing import Digests
 from .statcache import StatCache
 from .urls import is_http
@@ -102,9 +102,20 @@ def add(ws: Workspace, paths: Sequence[Path], cfg: Config, *,
     files = list(dict.fromkeys(_check_addable(ws, Path(p)) for p in paths))
     cache = ObjectCache(cfg.cache_dir)
     cache.clean_tmp()
+    for folder in {f.parent for f in files}:
+        clean_stale_temps(folder)
     stats = StatCache(ws.state_dir(cfg) / "stat.db")
+
+    def store(f: Path) -> Digests:
+        try:
+            return cache.add_file(f, sha256=cfg.sha256)
+        except OSError as exc:  # disk full, permissions: name the file and the cause
+            where = cache.root if exc.filename != str(f) else f
+            raise ZooError(f"{ws.relpath(f)}: cannot store in the cache ({where}): "
+                           f"{exc.strerror or exc}") from None
+
     with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(files)))) as pool:
-        digests = list(pool.map(lambda f: cache.add_file(f, sha256=cfg.sha256), files))
+        digests = list(pool.map(store, files))
     result = AddResult(ws.root)
     touched: dict[Path, None] = {}
     for full, d in zip(files, digests, strict=True):

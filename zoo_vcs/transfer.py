@@ -136,6 +136,7 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
     name = path_for_errors or url
     source = urlmod.normalize(url)
     restarted = False
+    restarts = 0
     while True:
         hasher = StreamHasher(sha256=sha256 is not None)
         try:
@@ -146,6 +147,10 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
         except _Restart:
             hasher.close()
             _truncate(part)
+            restarts += 1
+            if restarts > 2:  # a server that cannot resume at all must not loop us forever
+                raise TransferError(urlmod.redact(url), "the download cannot be resumed (the "
+                                    "server answers Range requests inconsistently)") from None
             continue
         except BaseException:
             hasher.close()
@@ -270,18 +275,27 @@ def _stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | Non
             m = _CONTENT_RANGE.match(f.r.headers.get("Content-Range", ""))
             if not m or int(m.group(1)) != offset:
                 raise _Restart
+        total = _declared_size(status, f.r.headers)
+        # The server says how big its file is: no retry can make another size the object.
+        # (Checked after the first bytes, so that a web page is reported as one.)
+        wrong_size = size is not None and total is not None and total != size
         first = True
         while True:
             try:
                 chunk = f.read(NET_CHUNK)
             except BaseException as exc:
                 raise _translate(exc, url, opts.timeout) from None
+            if first:
+                if offset == 0 and chunk and urlmod.looks_like_html(
+                        chunk, f.r.headers.get("Content-Type")):
+                    raise WebPageError(urlmod.redact(url))
+                if wrong_size:
+                    raise IntegrityError(urlmod.redact(url), expected=f"{size} bytes",
+                                         actual=f"{total} bytes", url=urlmod.redact(url),
+                                         algorithm="size")
+                first = False
             if not chunk:
                 break
-            if first and offset == 0 and urlmod.looks_like_html(
-                    chunk, f.r.headers.get("Content-Type")):
-                raise WebPageError(urlmod.redact(url))
-            first = False
             _write(part, hasher, chunk, size, url, callback)
         if size is not None and hasher.size < size:
             raise TransferError(urlmod.redact(url),
@@ -369,6 +383,17 @@ def probe(url: str, opts: TransferOptions) -> tuple[int | None, bool]:
             f.close()
 
 
+def _declared_size(status: int, headers: Any) -> int | None:
+    """The whole file's size as the response states it (Content-Range or Content-Length)."""
+    if status == 206:
+        m = _CONTENT_RANGE.match(headers.get("Content-Range", ""))
+        return int(m.group(3)) if m and m.group(3) != "*" else None
+    length = headers.get("Content-Length", "")
+    if status == 200 and length.isdigit() and "Content-Encoding" not in headers:
+        return int(length)
+    return None
+
+
 def _status_of(exc: BaseException) -> int | None:
     status = getattr(exc, "status", None)
     return status if isinstance(status, int) else None
@@ -419,8 +444,16 @@ def _reason(exc: BaseException) -> str:
 # -- every other fsspec protocol -------------------------------------------------------
 
 def _filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
+    options = opts.options_for(url)
+    if url.startswith(("s3://", "s3a://")):
+        # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("connect_timeout", opts.timeout)
+        config.setdefault("read_timeout", opts.timeout)
+        config.setdefault("retries", {"max_attempts": max(1, opts.retries), "mode": "standard"})
+        options = {**options, "config_kwargs": config}
     try:
-        return fsspec.core.url_to_fs(url, **opts.options_for(url))  # type: ignore[no-any-return]
+        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
     except ImportError as exc:
         protocol = url.split("://", 1)[0]
         raise ConfigError(f"{protocol}:// needs an extra package: {exc}",

@@ -220,6 +220,11 @@ def _read_pointer(path: str, scan: Scan, *, symlink: bool,
     except OSError as exc:
         scan.errors.append(PointerError(path, f"cannot read: {exc.strerror}"))
         return None
+    binary_name = os.path.basename(path)[: -len(ptr.SUFFIX)]
+    if binary_name in (".", "..") or binary_name.lower() == ".git":
+        scan.errors.append(PathError(path, f"a pointer for {binary_name!r} would write "
+                                           "outside the folder or into git's own files"))
+        return None
     pointer_path = folder / os.path.basename(path) if folder is not None else Path(path)
     return Entry(pointer_path.with_name(pointer_path.name[: -len(ptr.SUFFIX)]), p,
                  pointer_path=pointer_path)
@@ -232,8 +237,9 @@ def _scan_readme(readme_path: Path, scan: Scan, seen: set[str], pointer_targets:
     except ZooError as exc:
         scan.errors.append(exc)
         return
-    weights, problems = modeldir.weights_of(readme_path, readme)
+    weights, problems, refused = modeldir.weights_of(readme_path, readme)
     scan.warnings.extend(problems)
+    scan.errors.extend(refused)
     for w in weights:
         if only is not None and w.path != only:
             continue
