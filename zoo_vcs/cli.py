@@ -41,6 +41,10 @@ _quiet = click.option("-q", "--quiet", is_flag=True, expose_value=False, callbac
 _paths = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
 
+#: Past this many files, human output summarises instead of listing each one.
+_LIST_LIMIT = 20
+
+
 class _State:
     quiet = False
     debug = False
@@ -125,12 +129,20 @@ def add(files: Sequence[Path], urls: Sequence[str], sha256: bool, jobs: int | No
     result = api.add(*files, urls=urls, sha256=sha256, jobs=jobs)
 
     def human(r: Any) -> None:
-        for a in r.added:
+        many = len(r.added) > _LIST_LIMIT
+        for a in [] if many else r.added:
             size = f"{a.pointer.size:,} bytes"
             note = "" if a.changed else " (unchanged)"
             click.echo(f"added {_rel(a.path)}  sha1 {a.pointer.sha1[:12]}  {size}{note}")
-        if r.to_commit:
-            click.echo("To record it in git:  git add " + " ".join(_rel(p) for p in r.to_commit))
+        if many:
+            changed = sum(1 for a in r.added if a.changed)
+            total = sum(a.pointer.size or 0 for a in r.added)
+            click.echo(f"added {len(r.added)} files ({total:,} bytes), {changed} new or changed")
+        # Folders rather than hundreds of paths when many files were added.
+        paths = r.to_commit if len(r.to_commit) <= _LIST_LIMIT else sorted(
+            {p.parent for p in r.to_commit})
+        if paths:
+            click.echo("To record it in git:  git add " + " ".join(_rel(p) for p in paths))
 
     _emit(result, as_json, human)
 
@@ -199,9 +211,10 @@ def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
 def _render_checkout(result: Any, as_json: bool) -> None:
     def human(r: Any) -> None:
         verb = "would restore" if r.dry_run else "restored"
-        for a in r.actions:
-            if a.kind in ("create", "replace") and (r.dry_run or a.path in r.done):
-                click.echo(f"{verb} {_rel(a.path)}")
+        listed = [a for a in r.actions
+                  if a.kind in ("create", "replace") and (r.dry_run or a.path in r.done)]
+        for a in listed if len(listed) <= _LIST_LIMIT else []:
+            click.echo(f"{verb} {_rel(a.path)}")
         click.echo(f"{len(r.done) if not r.dry_run else r.count('create') + r.count('replace')}"
                    f" {verb}, {r.count('skip')} up to date")
 
@@ -261,8 +274,10 @@ def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: f
         click.echo(f"pushed to {r.remote}: {len(r.uploaded)} uploaded, "
                    f"{len(r.present)} already there")
         if r.pointers_updated:
-            click.echo("pointers updated (commit them): "
-                       + " ".join(_rel(p) for p in r.pointers_updated))
+            shown = r.pointers_updated if len(r.pointers_updated) <= _LIST_LIMIT else sorted(
+                {p.parent for p in r.pointers_updated})
+            click.echo(f"{len(r.pointers_updated)} pointers gained the remote's URL; commit "
+                       "them: git add " + " ".join(_rel(p) for p in shown))
 
     _emit(result, as_json, human)
 

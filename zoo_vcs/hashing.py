@@ -152,13 +152,14 @@ def hash_file(path: str | os.PathLike[str], *, sha256: bool = False,
         SHA1, size and (when asked) SHA256.
     """
     hasher = StreamHasher(sha256=sha256, sink=sink)
-    # Two reused buffers: a fresh 4 MiB allocation per read costs page faults (system
-    # time) on every chunk of a large file.
-    buffers = (bytearray(CHUNK_SIZE), bytearray(CHUNK_SIZE))
-    turn = 0
     try:
         with open(path, "rb", buffering=0) as f:
             _advise_sequential(f)
+            # Two reused buffers (a fresh 4 MiB allocation per read costs page faults on
+            # every chunk), no larger than the file: add hashes many small files at once.
+            length = max(1, min(CHUNK_SIZE, os.fstat(f.fileno()).st_size + 1))
+            buffers = (bytearray(length), bytearray(length))
+            turn = 0
             while n := f.readinto(buffers[turn]):
                 hasher.update(memoryview(buffers[turn])[:n])
                 turn ^= 1
