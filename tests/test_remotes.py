@@ -195,3 +195,29 @@ def test_remote_config_commands(tmp_path):
     r = run_zoo("push", "-r", "nope", cwd=repo)
     assert r.returncode == 2
     assert "no remote named 'nope'" in r.stderr
+
+
+def test_many_objects_use_one_listing_and_are_verified(tmp_path, s3_server, aws_env):
+    """Past 16 objects, push lists the remote instead of asking per object."""
+    repo, blobs = _repo(tmp_path, n=20, size=1000)
+    bucket = f"zoo-{uuid.uuid4().hex[:8]}"
+    _s3_remote(repo, s3_server, bucket)
+    r = run_zoo("push", "--json", cwd=repo, env=aws_env)
+    assert r.returncode == 0, r.output
+    assert len(json.loads(r.stdout)["uploaded"]) == 20
+    assert len(s3_server.keys(bucket)) == 20
+    r = run_zoo("push", "--json", cwd=repo, env=aws_env)
+    assert json.loads(r.stdout)["present"] and not json.loads(r.stdout)["uploaded"]
+    # A remote object of the wrong size is reported, and left as it is.
+    sha1 = hashlib.sha1(blobs["m/w3.caffemodel"]).hexdigest()
+    key = f"zoo/sha1/{sha1[:2]}/{sha1[2:]}"
+    s3_server.put(bucket, key, b"short")
+    r = run_zoo("push", cwd=repo, env=aws_env)
+    assert r.returncode == 1
+    assert "holds 5 bytes" in r.stderr
+    assert s3_server.get(bucket, key) == b"short"
+    clone = _commit_and_clone(repo, tmp_path)
+    s3_server.put(bucket, key, blobs["m/w3.caffemodel"])
+    r = run_zoo("pull", cwd=clone, env=aws_env)
+    assert r.returncode == 0, r.output
+    assert all((clone / name).read_bytes() == data for name, data in blobs.items())

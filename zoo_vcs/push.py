@@ -118,8 +118,13 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
 
     opts = transfer_options(cfg)
     sizes = {sha1: cache.path(sha1).stat().st_size for sha1 in objects}
+    base = f"{target.url.rstrip('/')}/sha1"
+    # Many objects: one listing of the remote instead of a request per object.
+    listing = transfer.list_sizes(base, opts) if len(objects) > _LIST_THRESHOLD else None
 
     def check(sha1: str) -> int | ZooError | None:
+        if listing is not None:
+            return listing.get(f"{sha1[:2]}/{sha1[2:]}")
         try:
             return transfer.remote_size(target.object_url(sha1), opts)
         except ZooError as exc:
@@ -144,13 +149,14 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
             callback.set_size(sum(sizes[s] for s in todo))
             if hasattr(callback, "set_files"):
                 callback.set_files(len(todo))
+        check_each = len(todo) <= _LIST_THRESHOLD
 
         def send(sha1: str) -> ZooError | None:
             cb = transfer.ForwardingCallback(callback) if callback is not None \
                 else transfer.NO_PROGRESS
             try:
                 transfer.upload(str(cache.path(sha1)), target.object_url(sha1),
-                                size=sizes[sha1], opts=opts, callback=cb)
+                                size=sizes[sha1], opts=opts, callback=cb, check=check_each)
             except ZooError as exc:
                 return exc
             finally:
@@ -158,8 +164,25 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
                     callback.file_done()
             return None
 
+        sent = []
         for sha1, error in zip(todo, pool.map(send, todo), strict=True):
             if error is None:
-                result.uploaded.append(sha1)
+                sent.append(sha1)
             else:
                 result.errors.append(error)
+    if sent and not check_each:
+        stored = transfer.list_sizes(base, opts) or {}
+        for sha1 in sent:
+            got = stored.get(f"{sha1[:2]}/{sha1[2:]}")
+            if got != sizes[sha1]:
+                result.errors.append(ZooError(
+                    f"{target.object_url(sha1)}: upload check failed: the remote holds "
+                    f"{got} bytes, expected {sizes[sha1]}"))
+            else:
+                result.uploaded.append(sha1)
+    else:
+        result.uploaded.extend(sent)
+
+
+#: Past this many objects, the remote is listed once rather than asked per object.
+_LIST_THRESHOLD = 16

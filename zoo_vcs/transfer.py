@@ -45,6 +45,8 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 MAX_RETRY_AFTER = 120.0
 #: The do-nothing progress callback (what callers pass when nobody watches).
 NO_PROGRESS: Callback = DEFAULT_CALLBACK
+#: Objects up to this size are fetched from object stores in one request, into memory.
+SMALL_OBJECT = 8 << 20
 #: Network read size: reads return what has arrived (up to this), so larger buys nothing
 #: but a higher peak memory.
 NET_CHUNK = 1 << 20
@@ -207,7 +209,7 @@ def _stream_with_retries(url: str, part: BinaryIO, hasher: StreamHasher, offset:
             if urlmod.is_http(url):
                 _stream_http(url, part, hasher, size, opts, callback)
             else:
-                _stream_fsspec(url, part, hasher, opts, callback)
+                _stream_fsspec(url, part, hasher, opts, callback, size)
             return
         except TransferError as exc:
             if not exc.transient or attempt >= opts.retries:
@@ -463,9 +465,16 @@ def _filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
 
 
 def _stream_fsspec(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
-                   callback: Callback) -> None:
+                   callback: Callback, size: int | None = None) -> None:
     fs, path = _filesystem(url, opts)
     try:
+        if size is not None and size <= SMALL_OBJECT and not hasher.size and not _is_local(fs):
+            # One GET for a small object: opening a file costs object stores an extra
+            # HEAD request, which dominates many-file pulls.
+            data = fs.cat_file(path)
+            for i in range(0, len(data), NET_CHUNK):
+                _write(part, hasher, data[i:i + NET_CHUNK], size, url, callback)
+            return
         with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
             if hasher.size:
                 src.seek(hasher.size)
@@ -523,12 +532,31 @@ def remote_size(url: str, opts: TransferOptions) -> int | None:
     return int(size) if size is not None and info.get("type", "file") == "file" else None
 
 
+def list_sizes(base: str, opts: TransferOptions) -> dict[str, int] | None:
+    """Sizes of every file under ``base``, keyed by path relative to it (one listing).
+
+    None when the store cannot list (an HTTP mirror) or the listing fails: callers then
+    ask object by object.
+    """
+    if urlmod.is_http(base):
+        return None
+    try:
+        fs, path = _filesystem(base, opts)
+        found = fs.find(path, detail=True)
+    except (ZooError, Exception):  # any failure: fall back to asking per object
+        return None
+    prefix = path.rstrip("/") + "/"
+    return {name[len(prefix):]: int(info.get("size") or 0) for name, info in found.items()
+            if name.startswith(prefix) and info.get("type", "file") == "file"}
+
+
 def upload(src: str, url: str, *, size: int, opts: TransferOptions,
-           callback: Callback = DEFAULT_CALLBACK) -> None:
+           callback: Callback = DEFAULT_CALLBACK, check: bool = True) -> None:
     """Copy local file ``src`` to ``url``; the object is complete or absent, never partial.
 
     Local folders get a temp name and a rename; object stores (S3...) publish a key only
-    once its upload completed. The size stored is checked afterwards.
+    once its upload completed. The size stored is checked afterwards (unless ``check`` is
+    False: the caller then checks many uploads with :func:`list_sizes`).
 
     Raises
     ------
@@ -548,6 +576,8 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
                 raise error from None
             attempt += 1
             opts.sleep(opts.backoff * (2 ** attempt))
+    if not check:
+        return  # the caller verifies many uploads with one listing
     stored = remote_size(url, opts)
     if stored != size:
         raise TransferError(urlmod.redact(url), f"upload check failed: the store holds "
