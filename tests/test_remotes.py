@@ -207,7 +207,8 @@ def test_many_objects_use_one_listing_and_are_verified(tmp_path, s3_server, aws_
     assert len(json.loads(r.stdout)["uploaded"]) == 20
     assert len(s3_server.keys(bucket)) == 20
     r = run_zoo("push", "--json", cwd=repo, env=aws_env)
-    assert json.loads(r.stdout)["present"] and not json.loads(r.stdout)["uploaded"]
+    assert json.loads(r.stdout)["present"]
+    assert not json.loads(r.stdout)["uploaded"]
     # A remote object of the wrong size is reported, and left as it is.
     sha1 = hashlib.sha1(blobs["m/w3.caffemodel"]).hexdigest()
     key = f"zoo/sha1/{sha1[:2]}/{sha1[2:]}"
