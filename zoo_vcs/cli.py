@@ -211,8 +211,9 @@ def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
 def _render_checkout(result: Any, as_json: bool) -> None:
     def human(r: Any) -> None:
         verb = "would restore" if r.dry_run else "restored"
+        done = set(r.done)  # a set: thousands of files are checked against it
         listed = [a for a in r.actions
-                  if a.kind in ("create", "replace") and (r.dry_run or a.path in r.done)]
+                  if a.kind in ("create", "replace") and (r.dry_run or a.path in done)]
         for a in listed if len(listed) <= _LIST_LIMIT else []:
             click.echo(f"{verb} {_rel(a.path)}")
         click.echo(f"{len(r.done) if not r.dry_run else r.count('create') + r.count('replace')}"

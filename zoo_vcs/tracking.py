@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import stat as statmod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -118,20 +118,22 @@ def add(ws: Workspace, paths: Sequence[Path], cfg: Config, *,
         digests = list(pool.map(store, files))
     result = AddResult(ws.root)
     touched: dict[Path, None] = {}
+    readmes = _Readmes(ws)
     for full, d in zip(files, digests, strict=True):
-        added = _track(ws, full, d, urls)
+        added = _track(full, d, urls, readmes)
         result.added.append(added)
         stats.put(str(full), full.stat(), d.sha1)
         touched[added.pointer_path] = None
-        touched[_gitignore(full)] = None
         if added.readme is not None:
             touched[added.readme] = None
+    for gitignore in _gitignore(files):
+        touched[gitignore] = None
     stats.save()
     result.to_commit = list(touched)
     return result
 
 
-def _track(ws: Workspace, full: Path, d: Digests, urls: Sequence[str]) -> Added:
+def _track(full: Path, d: Digests, urls: Sequence[str], readmes: _Readmes) -> Added:
     pointer_path = full.with_name(ptr.pointer_path_for(full.name))
     old = _read_existing(pointer_path)
     if old is not None and old.sha1 == d.sha1:
@@ -142,7 +144,7 @@ def _track(ws: Workspace, full: Path, d: Digests, urls: Sequence[str]) -> Added:
         new = ptr.Pointer(sha1=d.sha1, size=d.size, sha256=d.sha256, extra=extra)
     for url in urls:
         new = new.with_url(url)
-    readme = _sync_readme(ws, full, d.sha1, new)
+    readme = _sync_readme(readmes, full, d.sha1, new)
     if readme is not None:
         new = readme[1]
     text = ptr.encode(new)
@@ -162,25 +164,51 @@ def _read_existing(pointer_path: Path) -> ptr.Pointer | None:
         return None
 
 
-def _sync_readme(ws: Workspace, full: Path, sha1: str,
+class _Readmes:
+    """Readmes found and parsed once per folder for a whole ``add`` (it may name thousands
+    of files in one folder); a readme rewritten by a sync is parsed again."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.root = ws.root
+        self._found: dict[Path, Path | None] = {}
+        self._parsed: dict[Path, Any] = {}
+
+    def candidates(self, full: Path) -> Iterator[Path]:
+        for folder in (full.parent, *full.parent.parents):
+            if folder not in self._found:
+                self._found[folder] = modeldir.find_readme(folder)
+            readme = self._found[folder]
+            if readme is not None:
+                yield readme
+            if folder == self.root:
+                return
+
+    def load(self, readme: Path) -> Any:
+        if readme not in self._parsed:
+            try:
+                self._parsed[readme] = modeldir.load(readme)
+            except ZooError as exc:
+                log.warning("%s", exc)
+                self._parsed[readme] = None
+        return self._parsed[readme]
+
+    def changed(self, readme: Path) -> None:
+        self._parsed.pop(readme, None)
+
+
+def _sync_readme(readmes: _Readmes, full: Path, sha1: str,
                  pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer] | None:
     """Keep the readme naming ``full`` in step; returns it and the pointer (maybe with its URL)."""
-    for folder in (full.parent, *full.parent.parents):
-        readme_path = modeldir.find_readme(folder)
-        if readme_path is not None:
-            match = _matching_model(readme_path, full)
-            if match is not None:
-                return _apply_sync(readme_path, match[0], match[1], full, sha1, pointer)
-        if folder == ws.root:
-            break
+    for readme_path in readmes.candidates(full):
+        match = _matching_model(readme_path, readmes.load(readme_path), full)
+        if match is not None:
+            readmes.changed(readme_path)
+            return _apply_sync(readme_path, match[0], match[1], full, sha1, pointer)
     return None
 
 
-def _matching_model(readme_path: Path, full: Path) -> tuple[int, Any] | None:
-    try:
-        readme = modeldir.load(readme_path)
-    except ZooError as exc:
-        log.warning("%s", exc)
+def _matching_model(readme_path: Path, readme: Any, full: Path) -> tuple[int, Any] | None:
+    if readme is None:
         return None
     for i, model in enumerate(readme.models):
         if model.caffemodel:
@@ -216,20 +244,27 @@ def _apply_sync(readme_path: Path, index: int, model: Any, full: Path, sha1: str
     return readme_path, pointer
 
 
-def _gitignore(full: Path) -> Path:
-    """Make sure ``full`` is ignored by a ``.gitignore`` in its folder; returns that file."""
-    gitignore = full.parent / ".gitignore"
-    line = "/" + _escape_gitignore(full.name)
-    try:
-        text = gitignore.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    if line in text.splitlines():
-        return gitignore
-    if text and not text.endswith("\n"):
-        text += "\n"
-    atomic_write_bytes(gitignore, (text + line + "\n").encode("utf-8"))
-    return gitignore
+def _gitignore(files: Sequence[Path]) -> list[Path]:
+    """Make sure each file is ignored by a ``.gitignore`` in its folder (one write per
+    folder); returns those files."""
+    by_folder: dict[Path, list[str]] = {}
+    for full in files:
+        by_folder.setdefault(full.parent, []).append("/" + _escape_gitignore(full.name))
+    written = []
+    for folder, lines in by_folder.items():
+        gitignore = folder / ".gitignore"
+        try:
+            text = gitignore.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        present = set(text.splitlines())
+        missing = [line for line in dict.fromkeys(lines) if line not in present]
+        if missing:
+            if text and not text.endswith("\n"):
+                text += "\n"
+            atomic_write_bytes(gitignore, (text + "\n".join(missing) + "\n").encode("utf-8"))
+        written.append(gitignore)
+    return written
 
 
 def _escape_gitignore(name: str) -> str:
