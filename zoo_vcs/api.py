@@ -66,7 +66,8 @@ def add(*paths: PathLike, urls: Sequence[str] = (), sha256: bool | None = None,
 
 def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
              jobs: int | None = None, timeout: float | None = None, link: str | None = None,
-             callback: Any = None, cwd: PathLike | None = None) -> checkoutmod.CheckoutResult:
+             remote: str | None = None, callback: Any = None,
+             cwd: PathLike | None = None) -> checkoutmod.CheckoutResult:
     """Restore every tracked binary under ``paths`` (default: the whole repository), verified.
 
     Raises
@@ -78,8 +79,8 @@ def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
     from .checkout import checkout as run_checkout
 
     ws, resolved, cfg = _setup(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
-    return run_checkout(ws, resolved, cfg, force=force, dry_run=dry_run,
-                                callback=callback)
+    return run_checkout(ws, resolved, cfg, force=force, dry_run=dry_run, remote=remote,
+                        callback=callback)
 
 
 def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
@@ -130,9 +131,13 @@ def fetch(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
 def pull(*paths: PathLike, remote: str | None = None, force: bool = False,
          jobs: int | None = None, timeout: float | None = None, link: str | None = None,
          callback: Any = None, cwd: PathLike | None = None) -> checkoutmod.CheckoutResult:
-    """Fetch, then check out: every tracked binary under ``paths`` restored and verified."""
-    fetch(*paths, remote=remote, jobs=jobs, timeout=timeout, callback=callback, cwd=cwd)
-    return checkout(*paths, force=force, jobs=jobs, timeout=timeout, link=link, cwd=cwd)
+    """Fetch, then check out: every tracked binary under ``paths`` restored and verified.
+
+    One pass: checkout fetches what is missing (from ``remote`` only, when given) and
+    places each file; a file whose object cannot be had fails alone.
+    """
+    return checkout(*paths, force=force, jobs=jobs, timeout=timeout, link=link,
+                    remote=remote, callback=callback, cwd=cwd)
 
 
 def remote_add(name: str, url: str, *, default: bool = False, local: bool = False,

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from . import fetch as fetchmod
 from .cache import ObjectCache
-from .config import Config
+from .config import Config, Remote
 from .errors import ConflictError, OperationError, ZooError
 from .fileio import clean_stale_temps, place
 from .statcache import StatCache
@@ -94,8 +94,12 @@ def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
 
 
 def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool = False,
-             dry_run: bool = False, callback: Any = None) -> CheckoutResult:
+             dry_run: bool = False, remote: str | None = None,
+             callback: Any = None) -> CheckoutResult:
     """Make every tracked binary under ``paths`` match its pointer.
+
+    Missing objects come from each pointer's URLs, then the remotes (only ``remote``
+    when given).
 
     Raises
     ------
@@ -117,7 +121,8 @@ def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool =
     if conflicts:
         result.errors.append(ConflictError(conflicts))
     if not dry_run:
-        _apply(result, cache, stats, cfg, callback)
+        remotes = [cfg.remote(remote)] if remote else fetchmod.ordered_remotes(cfg)
+        _apply(result, cache, stats, cfg, remotes, callback)
     stats.save()
     if result.errors:
         raise OperationError(result.errors, result, action="checkout")
@@ -125,12 +130,12 @@ def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool =
 
 
 def _apply(result: CheckoutResult, cache: ObjectCache, stats: StatCache, cfg: Config,
-           callback: Any) -> None:
+           remotes: Sequence[Remote], callback: Any) -> None:
     todo = [a for a in result.actions if a.kind in ("create", "replace")]
     if not todo:
         return
     fetched = fetchmod.fetch_objects(
-        fetchmod.wants_for([a.state.entry for a in todo], fetchmod.ordered_remotes(cfg)),
+        fetchmod.wants_for([a.state.entry for a in todo], remotes),
         cache, cfg, callback=callback,
     )
     # Temp files of a killed run go, once per folder (not per file: folders can be large).

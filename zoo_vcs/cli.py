@@ -57,6 +57,22 @@ def _emit(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         human(result)
 
 
+def _run_transfer(label: str, call: Callable[[Any], Any], as_json: bool,
+                  human: Callable[[Any], None]) -> None:
+    """Run a transfer with a progress bar; show what was done even when some files failed."""
+    bar = _progress(label)
+    try:
+        result = call(bar)
+    except OperationError as exc:
+        if exc.result is not None:
+            _emit(exc.result, as_json, human)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    _emit(result, as_json, human)
+
+
 def _progress(description: str) -> Any:
     from .progress import bar_or_none
 
@@ -192,34 +208,22 @@ def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
     @_json
     def command(paths: Sequence[Path], force: bool, link: str | None, dry_run: bool,
                 jobs: int | None, timeout: float | None, as_json: bool) -> None:
-        bar = _progress("download")
-        try:
-            result = api.checkout(*paths, force=force, dry_run=dry_run, jobs=jobs,
-                                  timeout=timeout, link=link, callback=bar)
-        except OperationError as exc:
-            if exc.result is not None:
-                _render_checkout(exc.result, as_json)
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-        _render_checkout(result, as_json)
+        _run_transfer("download", lambda bar: api.checkout(
+            *paths, force=force, dry_run=dry_run, jobs=jobs, timeout=timeout, link=link,
+            callback=bar), as_json, _checkout_human)
 
     return command
 
 
-def _render_checkout(result: Any, as_json: bool) -> None:
-    def human(r: Any) -> None:
-        verb = "would restore" if r.dry_run else "restored"
-        done = set(r.done)  # a set: thousands of files are checked against it
-        listed = [a for a in r.actions
-                  if a.kind in ("create", "replace") and (r.dry_run or a.path in done)]
-        for a in listed if len(listed) <= _LIST_LIMIT else []:
-            click.echo(f"{verb} {_rel(a.path)}")
-        click.echo(f"{len(r.done) if not r.dry_run else r.count('create') + r.count('replace')}"
-                   f" {verb}, {r.count('skip')} up to date")
-
-    _emit(result, as_json, human)
+def _checkout_human(r: Any) -> None:
+    verb = "would restore" if r.dry_run else "restored"
+    done = set(r.done)  # a set: thousands of files are checked against it
+    listed = [a for a in r.actions
+              if a.kind in ("create", "replace") and (r.dry_run or a.path in done)]
+    for a in listed if len(listed) <= _LIST_LIMIT else []:
+        click.echo(f"{verb} {_rel(a.path)}")
+    click.echo(f"{len(r.done) if not r.dry_run else r.count('create') + r.count('replace')}"
+               f" {verb}, {r.count('skip')} up to date")
 
 
 _checkout_command("checkout", """Restore every binary named by pointers or readme frontmatter.
@@ -264,13 +268,6 @@ def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: f
       zoo-vcs remote add store s3://my-bucket/zoo --default
       zoo-vcs push && git commit -am "Weights on S3"
     """
-    bar = _progress("upload")
-    try:
-        result = api.push(*paths, remote=remote, jobs=jobs, timeout=timeout, callback=bar)
-    finally:
-        if bar is not None:
-            bar.close()
-
     def human(r: Any) -> None:
         click.echo(f"pushed to {r.remote}: {len(r.uploaded)} uploaded, "
                    f"{len(r.present)} already there")
@@ -280,7 +277,9 @@ def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: f
             click.echo(f"{len(r.pointers_updated)} pointers gained the remote's URL; commit "
                        "them: git add " + " ".join(_rel(p) for p in shown))
 
-    _emit(result, as_json, human)
+    _run_transfer("upload", lambda bar: api.push(*paths, remote=remote, jobs=jobs,
+                                                 timeout=timeout, callback=bar),
+                  as_json, human)
 
 
 @cli.command()
@@ -298,17 +297,12 @@ def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: 
     Example:
       zoo-vcs fetch -r store
     """
-    bar = _progress("download")
-    try:
-        result = api.fetch(*paths, remote=remote, jobs=jobs, timeout=timeout, callback=bar)
-    finally:
-        if bar is not None:
-            bar.close()
-
     def human(r: Any) -> None:
         click.echo(f"{len(r.fetched)} fetched, {len(r.present)} already in the cache")
 
-    _emit(result, as_json, human)
+    _run_transfer("download", lambda bar: api.fetch(*paths, remote=remote, jobs=jobs,
+                                                    timeout=timeout, callback=bar),
+                  as_json, human)
 
 
 @cli.command()
@@ -327,18 +321,9 @@ def pull(paths: Sequence[Path], remote: str | None, force: bool, jobs: int | Non
     Example:
       git clone https://example.org/models.git && cd models && zoo-vcs pull
     """
-    bar = _progress("download")
-    try:
-        result = api.pull(*paths, remote=remote, force=force, jobs=jobs, timeout=timeout,
-                          callback=bar)
-    except OperationError as exc:
-        if exc.result is not None and hasattr(exc.result, "actions"):
-            _render_checkout(exc.result, as_json)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    _render_checkout(result, as_json)
+    _run_transfer("download", lambda bar: api.pull(
+        *paths, remote=remote, force=force, jobs=jobs, timeout=timeout, callback=bar),
+        as_json, _checkout_human)
 
 
 @cli.group()
@@ -740,9 +725,16 @@ def _report(exc: ZooError) -> None:
 
         traceback.print_exception(exc, file=sys.stderr)
     errors = exc.errors if isinstance(exc, OperationError) else [exc]
-    for err in errors:
+    shown = errors if len(errors) <= _LIST_LIMIT else errors[:_LIST_LIMIT]
+    hints: dict[str, None] = {}
+    for err in shown:
         click.echo(f"zoo-vcs: error: {err}", err=True)
         if err.hint:
-            click.echo(f"hint: {err.hint}", err=True)
+            hints[err.hint] = None
+    if len(errors) > len(shown):
+        click.echo(f"zoo-vcs: ... and {len(errors) - len(shown)} more errors "
+                   "(--json lists them all)", err=True)
+    for hint in hints:  # once each, not once per failed file
+        click.echo(f"hint: {hint}", err=True)
     if isinstance(exc, OperationError) and len(errors) > 1:
         click.echo(f"zoo-vcs: {exc.action} failed: {len(errors)} errors", err=True)

@@ -42,6 +42,11 @@ class FetchResult:
     present: list[str] = field(default_factory=list)
     failed: dict[str, ZooError] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"fetched": self.fetched, "present": self.present,
+                "failed": {sha1: str(err) for sha1, err in self.failed.items()}}
+
 
 def sources_for(want: Want) -> list[str]:
     """Every URL to try for ``want``, in order, with local paths made absolute."""
