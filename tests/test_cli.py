@@ -171,3 +171,26 @@ def test_progress_shows_on_a_terminal_and_not_when_piped_or_quiet(tmp_path, http
     code, out = _run_on_terminal(["checkout", "-q"], repo)
     assert code == 0, out
     assert "files" not in out
+
+
+def test_many_failures_are_summarised_and_json_lists_them_all(tmp_path):
+    import json
+
+    from tests.conftest import git
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    for i in range(25):
+        sha1 = hashlib.sha1(str(i).encode()).hexdigest()
+        (repo / f"w{i:02d}.bin.zoo").write_text(
+            f"zoo-vcs: 1\nsha1: {sha1}\nurls:\n- {tmp_path}/nowhere/{i}\n")
+    r = run_zoo("fetch", cwd=repo)
+    assert r.returncode == 1
+    assert r.stderr.count("zoo-vcs: error:") == 20
+    assert "... and 5 more errors" in r.stderr
+    r = run_zoo("fetch", "--json", cwd=repo)
+    assert r.returncode == 1
+    assert len(json.loads(r.stdout)["failed"]) == 25
+    r = run_zoo("checkout", "--json", cwd=repo)
+    assert len(json.loads(r.stdout)["errors"]) == 25
