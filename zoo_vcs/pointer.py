@@ -95,9 +95,9 @@ def encode(p: Pointer) -> str:
     sha1: 9116a64c0fbe4459d18f4bb6b56d647b63920377
     size: 3
     """
-    lines = [f"{VERSION_KEY}: {VERSION}", f"sha1: {p.sha1}"]
+    lines = [f"{VERSION_KEY}: {VERSION}", f"sha1: {_hex_scalar(p.sha1)}"]
     if p.sha256 is not None:
-        lines.append(f"sha256: {p.sha256}")
+        lines.append(f"sha256: {_hex_scalar(p.sha256)}")
     if p.size is not None:
         lines.append(f"size: {p.size}")
     if p.urls:
@@ -108,9 +108,15 @@ def encode(p: Pointer) -> str:
         import yaml
 
         # One dump for all extra keys: anchors for shared values stay unique.
+        # ASCII with escapes: line-break characters such as NEL survive the round trip.
         text += yaml.safe_dump(dict(sorted(p.extra.items())), default_flow_style=False,
-                               sort_keys=True, allow_unicode=True)
+                               sort_keys=True, allow_unicode=False)
     return text
+
+
+def _hex_scalar(value: str) -> str:
+    # An all-digit hash would read back as a YAML integer: quote it (astronomically rare).
+    return f"'{value}'" if value.isdigit() else value
 
 
 def _yaml_scalar(value: str) -> str:
@@ -203,6 +209,9 @@ def _decode_yaml(text: str, path: str) -> dict[str, Any]:
         data = safe_load(text)
     except RecursionError:
         raise PointerError(path, "invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        # PyYAML's constructors raise plain errors on bad explicit tags (!!int 12z).
+        raise PointerError(path, f"invalid YAML value: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]

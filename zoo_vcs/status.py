@@ -7,6 +7,7 @@ Uses the stat cache so that files unchanged since they were last hashed cost one
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .cache import ObjectCache
-from .errors import ZooError
+from .errors import PathError, ZooError
 from .hashing import hash_file
 from .statcache import StatCache
 from .workspace import Entry, Workspace
@@ -30,6 +31,8 @@ class FileState:
     state: State
     actual: str | None = None
     cached: bool = False
+    #: Why a file was judged without being read (not a regular file).
+    note: str | None = None
 
 
 @dataclass
@@ -89,6 +92,12 @@ def inspect(entries: Sequence[Entry], stats: StatCache, cache: ObjectCache, *,
         except (FileNotFoundError, NotADirectoryError):
             results[i] = _state(entry, "missing", None, cache)
             continue
+        if not stat.S_ISREG(st.st_mode):
+            # A directory or a device (a symlink to /dev/zero would hash forever): never
+            # read, and reported, since a repository can carry such a symlink.
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            results[i] = FileState(entry, "modified", None, False, note=f"is {kind}")
+            continue
         known = None if rehash else stats.get(str(entry.path), st)
         if known is None:
             to_hash.append((i, st))
@@ -137,5 +146,6 @@ def status(ws: Workspace, paths: Sequence[Path], cache: ObjectCache, stats: Stat
     scan = ws.scan(paths)
     report = StatusReport(ws.root, errors=list(scan.errors), warnings=list(scan.warnings))
     report.files = inspect(scan.entries, stats, cache, jobs=jobs)
+    report.errors.extend(PathError(str(f.entry.path), f.note) for f in report.files if f.note)
     stats.save()
     return report

@@ -45,6 +45,10 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 MAX_RETRY_AFTER = 120.0
 #: The do-nothing progress callback (what callers pass when nobody watches).
 NO_PROGRESS: Callback = DEFAULT_CALLBACK
+#: Exception names (from aiohttp/botocore, not imported here) that mean a broken stream.
+_BROKEN_STREAM = frozenset({"ClientPayloadError", "ServerDisconnectedError", "ClientOSError",
+                            "ReadTimeoutError", "ResponseStreamingError",
+                            "IncompleteReadError"})
 #: Objects up to this size are fetched from object stores in one request, into memory.
 SMALL_OBJECT = 8 << 20
 #: Network read size: reads return what has arrived (up to this), so larger buys nothing
@@ -455,7 +459,12 @@ def _filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
         config.setdefault("retries", {"max_attempts": max(1, opts.retries), "mode": "standard"})
         options = {**options, "config_kwargs": config}
     try:
-        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
+        fs, path = fsspec.core.url_to_fs(url, **options)
+        if hasattr(fs, "retries") and url.startswith(("s3://", "s3a://")):
+            # s3fs retries reads on its own (5 times, with backoff), outside botocore's
+            # limits: our retry policy is the one that applies.
+            fs.retries = max(1, opts.retries)
+        return fs, path
     except ImportError as exc:
         protocol = url.split("://", 1)[0]
         raise ConfigError(f"{protocol}:// needs an extra package: {exc}",
@@ -508,6 +517,9 @@ def _translate_fs(exc: BaseException, url: str) -> BaseException:
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError") \
             or "Could not connect" in text:
         return TransferError(shown, f"endpoint unreachable: {text}", transient=True)
+    if isinstance(exc, ConnectionError) or name in _BROKEN_STREAM:
+        # The connection broke mid-transfer: retried, resuming from the bytes received.
+        return TransferError(shown, f"connection broken: {text}", transient=True)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TransferError(shown, f"timed out: {text}", transient=True)
     if isinstance(exc, OSError):

@@ -10,7 +10,7 @@ from typing import Any
 
 from .cache import ObjectCache
 from .config import Config
-from .errors import IntegrityError, OperationError, ZooError
+from .errors import IntegrityError, OperationError, PathError, ZooError
 from .statcache import StatCache
 from .status import FileState, inspect
 from .workspace import Workspace
@@ -52,7 +52,9 @@ def verify(ws: Workspace, paths: Sequence[Path], cfg: Config) -> VerifyResult:
     stats.save()
     for f in result.files:
         p = f.entry.pointer
-        if f.state == "modified" and p is not None:
+        if f.note:
+            result.errors.append(PathError(ws.relpath(f.entry.path), f.note))
+        elif f.state == "modified" and p is not None:
             result.errors.append(IntegrityError(ws.relpath(f.entry.path), expected=p.sha1,
                                                 actual=f.actual or "?"))
         elif f.state == "unverified":

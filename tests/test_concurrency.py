@@ -1,0 +1,129 @@
+"""Concurrency: several zoo-vcs processes on one repository and one cache at once.
+
+The cache's per-object lock makes processes that want the same object wait for the one
+downloading it (the server sees each object about once), while downloads of different
+objects run in parallel."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ZOO_VCS, git, run_zoo, temp_leftovers
+from tests.servers import http as faults
+from tests.servers.http import LoopbackHTTPServer
+from zoo_vcs import pointer as ptr
+
+SIZE = 700_001
+#: ~0.9 s per object: long enough for every process to start while the first downloads.
+TRICKLE = faults.trickle(32 * 1024, 0.04)
+
+
+def _repo(tmp_path: Path, server: LoopbackHTTPServer, n: int) -> tuple[Path, dict[Path, bytes]]:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    files = {}
+    for i in range(n):
+        data = random.Random(100 + i).randbytes(SIZE + i)
+        name = f"w{i}.caffemodel"
+        url = server.add(f"/w/{name}", data)
+        server.always(f"/w/{name}", TRICKLE)
+        target = repo / f"m{i}" / name
+        target.parent.mkdir()
+        p = ptr.Pointer(hashlib.sha1(data).hexdigest(), size=len(data), urls=(url,))
+        target.with_name(name + ".zoo").write_text(ptr.encode(p))
+        files[target] = data
+    return repo, files
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([ZOO_VCS, *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _finish(procs: list[subprocess.Popen[str]], timeout: float = 60) -> None:
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        assert proc.returncode == 0, out + err
+        assert "Traceback" not in err
+
+
+def _assert_cache_consistent(repo: Path, expected: int) -> None:
+    objs = list((repo / ".git" / "zoo-vcs" / "cache" / "sha1").glob("*/*"))
+    assert len(objs) == expected
+    for obj in objs:
+        assert hashlib.sha1(obj.read_bytes()).hexdigest() == obj.parent.name + obj.name
+
+
+@pytest.mark.parametrize("command", ["checkout", "pull"])
+def test_four_processes_share_one_download_per_object(tmp_path, http_server, command):
+    repo, files = _repo(tmp_path, http_server, n=2)
+    procs = [_start([command], repo) for _ in range(4)]
+    _finish(procs)
+    for target, data in files.items():
+        assert target.read_bytes() == data
+        path = f"/w/{target.name}"
+        gets = [q for q in http_server.requests_for(path) if q.method == "GET"]
+        # The per-object lock: one process downloads, the other three wait and reuse it.
+        assert len(gets) == 1, f"{path} was downloaded {len(gets)} times"
+        assert http_server.bytes_sent(path) == len(data)
+    assert temp_leftovers(repo) == []
+    _assert_cache_consistent(repo, len(files))
+    r = run_zoo("verify", cwd=repo)
+    assert r.returncode == 0, r.output
+
+
+def test_mixed_checkout_and_pull_of_the_same_objects(tmp_path, http_server):
+    repo, files = _repo(tmp_path, http_server, n=1)
+    procs = [_start([cmd], repo) for cmd in ("checkout", "pull", "checkout", "pull")]
+    _finish(procs)
+    ((target, data),) = files.items()
+    assert target.read_bytes() == data
+    assert len(http_server.requests_for(f"/w/{target.name}")) == 1
+    assert temp_leftovers(repo) == []
+    _assert_cache_consistent(repo, 1)
+
+
+def test_different_objects_download_in_parallel(tmp_path, http_server):
+    """Two processes, one object each: both transfers are under way at the same moment,
+    neither waits for the other's lock."""
+    repo, files = _repo(tmp_path, http_server, n=2)
+    paths = [f"/w/{t.name}" for t in files]
+    sizes = [len(d) for d in files.values()]
+    procs = [_start(["checkout", f"m{i}"], repo) for i in range(2)]
+    overlap = False
+    deadline = time.monotonic() + 30
+    while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+        sent = [http_server.bytes_sent(p) for p in paths]
+        if all(0 < s < n for s, n in zip(sent, sizes, strict=True)):
+            overlap = True
+        time.sleep(0.02)
+    _finish(procs)
+    assert overlap, "the second download waited for the first"
+    for target, data in files.items():
+        assert target.read_bytes() == data
+    _assert_cache_consistent(repo, 2)
+
+
+def test_one_process_downloads_many_objects_in_parallel(tmp_path, http_server):
+    """--jobs: within one process, several objects are in flight at once."""
+    repo, files = _repo(tmp_path, http_server, n=3)
+    paths = [f"/w/{t.name}" for t in files]
+    sizes = [len(d) for d in files.values()]
+    proc = _start(["checkout", "--jobs", "3"], repo)
+    most = 0
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        sent = [http_server.bytes_sent(p) for p in paths]
+        most = max(most, sum(0 < s < n for s, n in zip(sent, sizes, strict=True)))
+        time.sleep(0.02)
+    _finish([proc])
+    assert most == 3
+    for target, data in files.items():
+        assert target.read_bytes() == data
