@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import IntegrityError, ZooError
+from .fileio import pid_alive
 from .hashing import Digests, hash_file
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ class ObjectCache:
         for entry in os.scandir(d):
             with contextlib.suppress(OSError):
                 pid = int(entry.name.split("-")[1])
-                if not _pid_alive(pid) or now - entry.stat().st_mtime > older_than:
+                if not pid_alive(pid) or now - entry.stat().st_mtime > older_than:
                     os.unlink(entry.path)
 
 
@@ -174,15 +175,5 @@ def _try_lock(f: BinaryIO) -> bool:
         if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             return False
         raise ZooError(f"cannot lock {f.name}: {exc.strerror}") from None
-    return True
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 

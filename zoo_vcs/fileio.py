@@ -26,9 +26,6 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.zoo-tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
-def is_temp_name(name: str) -> bool:
-    """Whether a file name is one of our temp files."""
-    return bool(_TMP_RE.match(name))
 
 
 def clean_stale_temps(folder: Path) -> list[Path]:
@@ -40,14 +37,15 @@ def clean_stale_temps(folder: Path) -> list[Path]:
         return removed
     for entry in entries:
         m = _TMP_RE.match(entry.name)
-        if m and not _pid_alive(int(m.group("pid"))):
+        if m and not pid_alive(int(m.group("pid"))):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this process counts as alive)."""
     if pid == os.getpid():
         return True
     try:

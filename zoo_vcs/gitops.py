@@ -72,24 +72,23 @@ def _has_object(root: Path, sha: str) -> bool:
     return True
 
 
-def changed_paths(root: Path, commits: Iterable[str]) -> set[str]:
-    """Paths added, modified or renamed by any of ``commits`` (repository-relative, '/')."""
+def _paths_touched(root: Path, commits: Iterable[str], diff_filter: str) -> set[str]:
     paths: set[str] = set()
     for commit in commits:
         out = _run(root, "diff-tree", "--no-commit-id", "-r", "--root", "-m", "--name-only",
-                   "--diff-filter=ACMRT", "-z", commit)
+                   f"--diff-filter={diff_filter}", "-z", commit)
         paths.update(p for p in out.split("\0") if p)
     return paths
+
+
+def changed_paths(root: Path, commits: Iterable[str]) -> set[str]:
+    """Paths added, modified or renamed by any of ``commits`` (repository-relative, '/')."""
+    return _paths_touched(root, commits, "ACMRT")
 
 
 def deleted_paths(root: Path, commits: Iterable[str]) -> set[str]:
     """Paths deleted by any of ``commits``."""
-    paths: set[str] = set()
-    for commit in commits:
-        out = _run(root, "diff-tree", "--no-commit-id", "-r", "--root", "-m", "--name-only",
-                   "--diff-filter=D", "-z", commit)
-        paths.update(p for p in out.split("\0") if p)
-    return paths
+    return _paths_touched(root, commits, "D")
 
 
 def read_blob(root: Path, rev: str, path: str) -> bytes | None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 #: Read size: big enough to amortise thread hand-offs, small enough for a low peak RSS.
@@ -124,10 +123,6 @@ class StreamHasher:
             self._pool.shutdown(wait=True)
 
 
-def read_chunks(f: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterable[bytes]:
-    """Yield successive chunks of ``f`` until EOF."""
-    while chunk := f.read(chunk_size):
-        yield chunk
 
 
 def hash_file(path: str | os.PathLike[str], *, sha256: bool = False,
@@ -182,12 +177,3 @@ def sha1_of_bytes(data: bytes) -> str:
     """SHA1 hex digest of a small in-memory value."""
     return hashlib.sha1(data).hexdigest()
 
-
-def file_digest_matches(path: Path, sha1: str, size: int | None = None) -> bool:
-    """Whether ``path`` holds exactly the object ``sha1`` (cheap size check first)."""
-    try:
-        if size is not None and path.stat().st_size != size:
-            return False
-        return hash_file(path).sha1 == sha1
-    except OSError:
-        return False

@@ -9,7 +9,6 @@ hashing would otherwise go unnoticed.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -42,7 +41,7 @@ class StatCache:
     def __init__(self, db_path: str | os.PathLike[str]) -> None:
         self.db_path = Path(db_path)
         self._entries: dict[str, tuple[int, int, int, str]] | None = None
-        self._dirty: dict[str, tuple[int, int, int, str] | None] = {}
+        self._dirty: dict[str, tuple[int, int, int, str]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,11 +86,6 @@ class StatCache:
             entries[path] = value
             self._dirty[path] = value
 
-    def forget(self, path: str) -> None:
-        """Drop any entry for ``path``."""
-        if self._load().pop(path, None) is not None:
-            self._dirty[path] = None
-
     def save(self) -> None:
         """Write pending changes in one transaction."""
         if not self._dirty:
@@ -101,20 +95,9 @@ class StatCache:
             con = self._connect()
             try:
                 with con:
-                    con.executemany(
-                        "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)",
-                        [(p, *v) for p, v in dirty.items() if v is not None],
-                    )
-                    con.executemany("DELETE FROM stat WHERE path = ?",
-                                    [(p,) for p, v in dirty.items() if v is None])
+                    con.executemany("INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?)",
+                                    [(p, *v) for p, v in dirty.items()])
             finally:
                 con.close()
         except (sqlite3.Error, OSError) as exc:
             log.warning("could not update stat cache %s: %s", self.db_path, exc)
-
-    def __enter__(self) -> StatCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            self.save()
