@@ -92,3 +92,16 @@ def test_gc_drops_unreferenced_objects(tmp_path):
     assert json.loads(r.stdout)["kept"] == 1
     assert sum(1 for p in cache.rglob("*") if p.is_file()) == 1
     assert run_zoo("verify", cwd=repo).returncode == 0
+
+
+def test_edited_pointer_is_read_again_not_taken_from_the_stat_cache(tmp_path):
+    repo = _tracked(tmp_path, n=1)
+    pointer = repo / "w0.bin.zoo"
+    old = time.time() - 100
+    os.utime(pointer, (old, old))  # old enough for its parse to be remembered
+    assert "1 ok" in run_zoo("status", cwd=repo).stdout
+    assert "1 ok" in run_zoo("status", cwd=repo).stdout
+    text = pointer.read_text()
+    sha1 = text.split("sha1: ")[1][:40]
+    pointer.write_text(text.replace(sha1, "f" * 40))  # same size, new content and mtime
+    assert "1 modified" in run_zoo("status", cwd=repo).stdout

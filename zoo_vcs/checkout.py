@@ -108,7 +108,7 @@ def checkout(ws: Workspace, paths: Sequence[Path], cfg: Config, *, force: bool =
     """
     cache = ObjectCache(cfg.cache_dir)
     stats = StatCache(ws.state_dir(cfg) / "stat.db")
-    scan = ws.scan(paths)
+    scan = ws.scan(paths, stats)
     for warning in scan.warnings:
         log.warning("%s", warning)
     states = inspect(scan.entries, stats, cache, jobs=cfg.jobs)

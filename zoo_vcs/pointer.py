@@ -153,6 +153,13 @@ def decode(text: str | bytes, path: str = "<pointer>") -> Pointer:
     if len(text) > MAX_POINTER_BYTES:
         raise PointerError(path, f"larger than {MAX_POINTER_BYTES} bytes: not a pointer")
     data = _decode_canonical(text)
+    if data is not None and "sha1" in data:
+        # Canonical: only known keys with checked shapes; the record validates the rest.
+        try:
+            return Pointer(sha1=data["sha1"], size=data.get("size"),
+                           sha256=data.get("sha256"), urls=tuple(data.get("urls", ())))
+        except PointerError as exc:
+            raise PointerError(path, str(exc).split(": ", 1)[1]) from None
     if data is None:
         data = _decode_yaml(text, path)
     return _from_mapping(data, path)

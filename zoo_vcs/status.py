@@ -143,7 +143,7 @@ def _judge(entry: Entry, actual: str, cache: ObjectCache) -> FileState:
 def status(ws: Workspace, paths: Sequence[Path], cache: ObjectCache, stats: StatCache,
            *, jobs: int = 4) -> StatusReport:
     """The state of every tracked binary under ``paths`` (default: the whole workspace)."""
-    scan = ws.scan(paths)
+    scan = ws.scan(paths, stats)
     report = StatusReport(ws.root, errors=list(scan.errors), warnings=list(scan.warnings))
     report.files = inspect(scan.entries, stats, cache, jobs=jobs)
     report.errors.extend(PathError(str(f.entry.path), f.note) for f in report.files if f.note)

@@ -8,6 +8,7 @@ them is a plain directory walk (no git call, no YAML parse for canonical pointer
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,6 +19,7 @@ from . import config as configmod
 from . import modeldir
 from . import pointer as ptr
 from .errors import PathError, PointerError, UsageError, ZooError
+from .statcache import StatCache
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +96,19 @@ class Workspace:
         except ValueError:
             return str(path)
 
-    def scan(self, paths: Sequence[Path] = ()) -> Scan:
-        """Find every tracked entry under ``paths`` (default: the whole workspace)."""
+    def scan(self, paths: Sequence[Path] = (), stats: StatCache | None = None) -> Scan:
+        """Find every tracked entry under ``paths`` (default: the whole workspace).
+
+        With ``stats``, pointer files unchanged since they were last read (same inode,
+        size and mtime) are not read or parsed again.
+        """
         scan = Scan()
         seen: set[str] = set()
         targets = [Path(os.path.abspath(p)) for p in paths] or [self.root]
         for target in targets:
             if target.is_dir() and not target.is_symlink():
                 for folder, files in _walk(str(target)):
-                    _scan_folder(folder, files, scan, seen)
+                    _scan_folder(folder, files, scan, seen, stats)
             else:
                 _scan_file(target, scan, seen)
         return scan
@@ -153,7 +159,7 @@ def _walk(top: str) -> Iterable[tuple[str, list[os.DirEntry[str]]]]:
 
 
 def _scan_folder(folder: str, files: list[os.DirEntry[str]], scan: Scan,
-                 seen: set[str]) -> None:
+                 seen: set[str], stats: StatCache | None = None) -> None:
     pointer_targets: set[str] = set()
     suffix = ptr.SUFFIX
     # One parsed Path per folder; children via '/' and with_name, which skip re-parsing
@@ -167,7 +173,11 @@ def _scan_folder(folder: str, files: list[os.DirEntry[str]], scan: Scan,
             if binary in seen:
                 continue
             seen.add(binary)
-            entry = _read_pointer(e.path, scan, symlink=e.is_symlink(), folder=base)
+            entry = _cached_pointer(e, stats, base) if stats is not None else None
+            if entry is None:
+                entry = _read_pointer(e.path, scan, symlink=e.is_symlink(), folder=base)
+                if entry is not None and stats is not None:
+                    _remember_pointer(e, stats, entry)
             if entry is not None:
                 scan.entries.append(entry)
     for e in files:
@@ -198,6 +208,40 @@ def _scan_file(target: Path, scan: Scan, seen: set[str]) -> None:
             return
     raise UsageError(f"{target}: not tracked by zoo-vcs (no {pointer_file.name} and no readme "
                      "entry)", hint="track it with 'zoo-vcs add FILE'")
+
+
+_CACHE_PREFIX = "pointer:"
+_FIELD, _URL = "\x1f", "\x1e"  # separators that a validated pointer cannot contain
+
+
+def _cached_pointer(e: os.DirEntry[str], stats: StatCache, folder: Path) -> Entry | None:
+    if e.is_symlink():
+        return None  # read (and refused) the slow way
+    try:
+        value = stats.get(_CACHE_PREFIX + e.path, e.stat())
+    except OSError:
+        return None
+    if value is None:
+        return None
+    sha1, size, sha256, urls = value.split(_FIELD)
+    try:
+        p = ptr.Pointer(sha1=sha1, size=int(size) if size else None, sha256=sha256 or None,
+                        urls=tuple(urls.split(_URL)) if urls else ())
+    except (ValueError, ZooError):
+        return None
+    pointer_path = folder / e.name
+    return Entry(pointer_path.with_name(e.name[: -len(ptr.SUFFIX)]), p,
+                 pointer_path=pointer_path)
+
+
+def _remember_pointer(e: os.DirEntry[str], stats: StatCache, entry: Entry) -> None:
+    p = entry.pointer
+    if p is None or p.extra:
+        return  # unknown keys: always read from the file
+    value = _FIELD.join((p.sha1, "" if p.size is None else str(p.size), p.sha256 or "",
+                         _URL.join(p.urls)))
+    with contextlib.suppress(OSError):
+        stats.put(_CACHE_PREFIX + e.path, e.stat(), value)
 
 
 def _read_pointer(path: str, scan: Scan, *, symlink: bool,
