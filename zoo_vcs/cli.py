@@ -250,13 +250,15 @@ _remote_opt = click.option("-r", "--remote", default=None, metavar="NAME",
                            help="Storage remote to use (default: the default remote).")
 
 
+def _remote_transfer(f: Callable[..., None]) -> Callable[..., None]:
+    """The options push, fetch and pull share: paths, remote, jobs, timeout, -q, --json."""
+    for option in (_json, _quiet, _timeout, _jobs, _remote_opt, _paths):
+        f = option(f)
+    return f
+
+
 @cli.command()
-@_paths
-@_remote_opt
-@_jobs
-@_timeout
-@_quiet
-@_json
+@_remote_transfer
 def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
          as_json: bool) -> None:
     """Upload tracked binaries' objects to a storage remote; add their URLs to the pointers.
@@ -283,12 +285,7 @@ def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: f
 
 
 @cli.command()
-@_paths
-@_remote_opt
-@_jobs
-@_timeout
-@_quiet
-@_json
+@_remote_transfer
 def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
           as_json: bool) -> None:
     """Download tracked binaries' objects into the cache, leaving the workspace alone.
@@ -306,13 +303,8 @@ def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: 
 
 
 @cli.command()
-@_paths
-@_remote_opt
+@_remote_transfer
 @click.option("-f", "--force", is_flag=True, help="Overwrite files modified locally.")
-@_jobs
-@_timeout
-@_quiet
-@_json
 def pull(paths: Sequence[Path], remote: str | None, force: bool, jobs: int | None,
          timeout: float | None, as_json: bool) -> None:
     """Fetch, then check out: restore every tracked binary, verified.
