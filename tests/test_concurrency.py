@@ -127,3 +127,34 @@ def test_one_process_downloads_many_objects_in_parallel(tmp_path, http_server):
     assert most == 3
     for target, data in files.items():
         assert target.read_bytes() == data
+
+
+
+def test_add_waits_for_another_add_before_touching_pointers_and_gitignore(tmp_path):
+    """add rewrites .gitignore and readmes (read, change, write): it holds the repository's
+    add lock for that, so a second add cannot interleave and lose a line."""
+    import fcntl
+    import os
+    import subprocess
+    import time
+
+    from tests.conftest import ZOO_VCS
+
+    repo = tmp_path / "repo"
+    (repo / "m").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "m" / "a.bin").write_bytes(os.urandom(2048))
+    lock = repo / ".git" / "zoo-vcs" / "add.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another add is in its critical section
+        proc = subprocess.Popen([ZOO_VCS, "add", "m/a.bin"], cwd=repo,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        assert proc.poll() is None, "add did not wait for the lock"
+        assert not (repo / "m" / "a.bin.zoo").exists()
+        assert not (repo / "m" / ".gitignore").exists()
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+    assert proc.wait(timeout=30) == 0
+    assert (repo / "m" / ".gitignore").read_text() == "/a.bin\n"
+    assert (repo / "m" / "a.bin.zoo").is_file()

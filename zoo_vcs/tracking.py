@@ -18,7 +18,7 @@ from . import pointer as ptr
 from .cache import ObjectCache
 from .config import Config
 from .errors import PathError, PointerError, UsageError, ZooError
-from .fileio import atomic_write_bytes, clean_stale_temps
+from .fileio import atomic_write_bytes, clean_stale_temps, locked
 from .hashing import Digests
 from .statcache import StatCache
 from .urls import is_http
@@ -118,16 +118,19 @@ def add(ws: Workspace, paths: Sequence[Path], cfg: Config, *,
         digests = list(pool.map(store, files))
     result = AddResult(ws.root)
     touched: dict[Path, None] = {}
-    readmes = _Readmes(ws)
-    for full, d in zip(files, digests, strict=True):
-        added = _track(full, d, urls, readmes)
-        result.added.append(added)
-        stats.put(str(full), full.stat(), d.sha1)
-        touched[added.pointer_path] = None
-        if added.readme is not None:
-            touched[added.readme] = None
-    for gitignore in _gitignore(files):
-        touched[gitignore] = None
+    # Pointers, .gitignore files and readmes are read, changed and written back: two adds
+    # at once in one repository must not lose each other's lines.
+    with locked(ws.state_dir(cfg) / "add.lock"):
+        readmes = _Readmes(ws)
+        for full, d in zip(files, digests, strict=True):
+            added = _track(full, d, urls, readmes)
+            result.added.append(added)
+            stats.put(str(full), full.stat(), d.sha1)
+            touched[added.pointer_path] = None
+            if added.readme is not None:
+                touched[added.readme] = None
+        for gitignore in _gitignore(files):
+            touched[gitignore] = None
     stats.save()
     result.to_commit = list(touched)
     return result
