@@ -108,9 +108,8 @@ class ObjectCache:
         Blocks while another live process holds the lock (it is downloading the same
         object); a dead holder's lock is released by the kernel.
         """
-        d = self.root / "partial"
-        d.mkdir(parents=True, exist_ok=True)
-        path = d / sha1
+        path = self._partial_path(sha1)
+        path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             if self.has(sha1):
                 yield None
@@ -135,7 +134,10 @@ class ObjectCache:
                        *, url: str | None = None) -> Path:
         """Insert a locked, completely downloaded partial file as object ``expected``."""
         f.flush()
-        return self.commit(Path(self.root / "partial" / expected), digests, expected, url=url)
+        return self.commit(self._partial_path(expected), digests, expected, url=url)
+
+    def _partial_path(self, sha1: str) -> Path:
+        return self.root / "partial" / sha1
 
     def verify(self, sha1: str) -> Digests:
         """Re-hash object ``sha1``; raises :class:`IntegrityError` when its bytes are wrong."""

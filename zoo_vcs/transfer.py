@@ -373,12 +373,7 @@ def probe(url: str, opts: TransferOptions) -> tuple[int | None, bool]:
         raise _translate(exc, source, opts.timeout) from None
     try:
         headers = f.r.headers
-        size: int | None = None
-        m = _CONTENT_RANGE.match(headers.get("Content-Range", ""))
-        if f.r.status == 206 and m and m.group(3) != "*":
-            size = int(m.group(3))
-        elif f.r.status == 200 and headers.get("Content-Length", "").isdigit():
-            size = int(headers["Content-Length"])
+        size = _declared_size(f.r.status, headers)
         try:
             head = f.read(512)
         except BaseException as exc:
