@@ -1,4 +1,5 @@
-"""Tests for zoo_vcs.frontmatter: strict and lenient reading, minimal rewrites, rendering."""
+"""Tests for zoo_vcs.frontmatter (strict and lenient reading) and zoo_vcs.frontmatter_edit
+(minimal rewrites, rendering)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zoo_vcs import frontmatter
+from zoo_vcs import frontmatter, frontmatter_edit
 from zoo_vcs.errors import FrontmatterError, ZooError
-from zoo_vcs.frontmatter import (
-    KNOWN_KEYS,
-    MAX_FRONTMATTER_BYTES,
-    Problem,
-    format_scalar,
-    parse,
-    render,
-    set_fields,
-)
+from zoo_vcs.frontmatter import KNOWN_KEYS, MAX_FRONTMATTER_BYTES, Problem, parse
+from zoo_vcs.frontmatter_edit import format_scalar, render, set_fields
 
 DATA = Path(__file__).resolve().parent / "data" / "frontmatter"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "zoo-readmes"
@@ -634,8 +628,8 @@ def test_error_edit_that_would_break_yaml() -> None:
 
 def test_error_edit_that_would_not_read_back(monkeypatch: pytest.MonkeyPatch) -> None:
     # Simulate a formatting bug: the read-back check must refuse to return the broken text.
-    real = frontmatter.format_scalar
-    monkeypatch.setattr(frontmatter, "format_scalar",
+    real = frontmatter_edit.format_scalar
+    monkeypatch.setattr(frontmatter_edit, "format_scalar",
                         lambda value: "0777" if value == SHA_A else real(value))
     with pytest.raises(FrontmatterError) as info:
         set_fields(fixture("canonical.md"), {"sha1": SHA_A})
@@ -677,9 +671,9 @@ def test_render_orders_known_keys_first() -> None:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(frontmatter)
-    assert result.attempted >= 3
-    assert result.failed == 0
+    results = [doctest.testmod(module) for module in (frontmatter, frontmatter_edit)]
+    assert sum(r.attempted for r in results) >= 3
+    assert sum(r.failed for r in results) == 0
 
 
 # --------------------------------------------------------------------------- properties

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from zoo_vcs import frontmatter as fm
+from zoo_vcs import frontmatter_edit as fme
 from zoo_vcs import pointer as ptr
 from zoo_vcs.errors import ZooError
 
@@ -168,10 +169,10 @@ CANONICAL = st.tuples(st.dictionaries(SETTABLE, ONE_LINE | st.none(), max_size=8
 @given(CANONICAL, st.dictionaries(SETTABLE, ONE_LINE | st.none(), min_size=1, max_size=4))
 def test_set_fields_then_parse_gives_the_new_values_back(readme, updates) -> None:
     fields, body = readme
-    text = fm.render(fields) + body
+    text = fme.render(fields) + body
     before = fm.parse(text)
     assert before.form == "frontmatter"
-    after_text = fm.set_fields(text, updates)
+    after_text = fme.set_fields(text, updates)
     after = fm.parse(after_text)
     assert after.form == "frontmatter"
     for key, value in updates.items():
@@ -182,7 +183,7 @@ def test_set_fields_then_parse_gives_the_new_values_back(readme, updates) -> Non
         if key not in updates:
             assert after.fields.get(key) == value, f"{key} changed"
     assert after_text.endswith(body), "the body keeps its bytes"
-    assert fm.set_fields(after_text, updates) == after_text, "setting again changes nothing"
+    assert fme.set_fields(after_text, updates) == after_text, "setting again changes nothing"
 
 
 # --------------------------------------------------------------------------- known bugs

@@ -1,10 +1,14 @@
-"""Pure: find, parse (strict and lenient) and minimally rewrite a readme's YAML frontmatter."""
+"""Pure: find and parse (strict and lenient) a readme's YAML frontmatter.
+
+Rewriting is in :mod:`zoo_vcs.frontmatter_edit`. An edit must land on the lines this
+parser read, so the editor shares the analysis behind :func:`parse`: :func:`analyse`,
+:class:`Analysis`, :class:`Block`, :func:`accept_key`, :data:`KEY_LINE`, :func:`line_end`
+and :func:`line_body` are an internal API for it, kept out of ``__all__``.
+"""
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,8 +17,7 @@ import yaml
 from zoo_vcs.errors import FrontmatterError
 from zoo_vcs.yamlsafe import loader_for, safe_load
 
-__all__ = ["KNOWN_KEYS", "MAX_FRONTMATTER_BYTES", "Model", "Problem", "Readme",
-           "format_scalar", "parse", "render", "set_fields"]
+__all__ = ["KNOWN_KEYS", "MAX_FRONTMATTER_BYTES", "Model", "Problem", "Readme", "parse"]
 
 # libyaml is much faster; both loaders are the *safe* ones (no Python object construction).
 
@@ -30,16 +33,13 @@ _SHA1 = re.compile(r"[0-9a-f]{40}")
 _GIST = re.compile(r"[0-9a-fA-F]+")
 _DELIM = re.compile(r"---[ \t]*\r?\n?")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+# A lenient ``key: value`` line (shared with the editor, which rewrites after "colon").
 # Words separated by spaces cannot overlap with the separators, so matching stays linear.
-_KEY_LINE = re.compile(r"[ \t]{0,3}(?:#{1,6}[ \t]*)?(?P<key>[A-Za-z_][\w\-]*(?: +[\w\-]+)*)"
-                       r"[ \t]*(?P<colon>:)(?:[ \t]+(?P<value>.*))?")
+KEY_LINE = re.compile(r"[ \t]{0,3}(?:#{1,6}[ \t]*)?(?P<key>[A-Za-z_][\w\-]*(?: +[\w\-]+)*)"
+                      r"[ \t]*(?P<colon>:)(?:[ \t]+(?P<value>.*))?")
 _HEADING = re.compile(r" {0,3}#{1,6}")
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
-_SETTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`]+")
-_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
-# YAML's printable set (PyYAML reader); anything else needs a double-quoted escape.
-_UNPRINTABLE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Headings that announce the key lines rather than name a model ('## Information' in 08/11).
 _GENERIC_HEADINGS = frozenset(("info", "information", "model", "model info", "model information",
                                "details", "model details", "frontmatter", "metadata"))
@@ -111,7 +111,7 @@ class Readme:
 
 
 @dataclass
-class _Block:
+class Block:
     """A lenient model under construction: (key, value, 0-based line) in source order."""
 
     entries: list[tuple[str, str | None, int]] = field(default_factory=list)
@@ -122,11 +122,13 @@ class _Block:
 
 
 @dataclass
-class _Analysis:
+class Analysis:
+    """What :func:`analyse` read and where; shared with the editor, which rewrites these lines."""
+
     readme: Readme
     lines: list[str]
     block: tuple[int, int] | None = None     # opening/closing line of a valid '---' block
-    blocks: list[_Block] = field(default_factory=list)  # lenient models, aligned with readme.models
+    blocks: list[Block] = field(default_factory=list)  # lenient models, aligned with readme.models
     gist_line: int | None = None
 
 
@@ -137,20 +139,22 @@ def _lines(text: str) -> list[str]:
     return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
-def _eol(line: str) -> str:
+def line_end(line: str) -> str:
+    """The line's ending as written: ``"\\r\\n"``, ``"\\n"`` or ``""`` (shared with the editor)."""
     return "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
 
 
-def _body(line: str) -> str:
-    return line[: len(line) - len(_eol(line))]
+def line_body(line: str) -> str:
+    """The line without its ending (shared with the editor)."""
+    return line[: len(line) - len(line_end(line))]
 
 
 def _norm(key: str) -> str:
     return re.sub(r"[\s\-]+", "_", key.strip().lower())
 
 
-def _accept(raw: str) -> str | None:
-    """The key a lenient ``raw: value`` line stands for, or None for prose."""
+def accept_key(raw: str) -> str | None:
+    """The key a lenient ``raw: value`` line stands for, or None for prose (editor too)."""
     norm = _norm(raw)
     if norm in _TEXT_KEYS:
         return norm
@@ -279,16 +283,16 @@ def _load_strict(block: str, first: int,
 
 
 def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
-             in_yaml: bool) -> tuple[list[_Block], str | None, int | None]:
+             in_yaml: bool) -> tuple[list[Block], str | None, int | None]:
     """Read ``key: value`` lines of lines[lo:hi]: the models and the gist_id (value, line)."""
-    blocks: list[_Block] = []
-    cur: _Block | None = None
+    blocks: list[Block] = []
+    cur: Block | None = None
     heading: tuple[str, int] | None = None
     fence: str | None = None
     gist: str | None = None
     gist_line: int | None = None
     for i in range(lo, hi):
-        s = _body(lines[i])
+        s = line_body(lines[i])
         fm = _FENCE.fullmatch(s)
         if fence is not None:  # inside a fenced code block: examples, not metadata
             if fm and fm[1][0] == fence[0] and len(fm[1]) >= len(fence) and not fm[2].strip():
@@ -299,8 +303,8 @@ def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
             continue
         if in_yaml and s.lstrip().startswith("#"):  # a YAML comment, not a markdown heading
             continue
-        km = _KEY_LINE.fullmatch(s) if 0 <= s.find(":") < 200 else None
-        key = _accept(km["key"]) if km else None
+        km = KEY_LINE.fullmatch(s) if 0 <= s.find(":") < 200 else None
+        key = accept_key(km["key"]) if km else None
         if km is None or key is None:
             if not in_yaml and _HEADING.match(s):
                 heading = (_HEADING.sub("", s, count=1).strip().rstrip("#").strip(), i)
@@ -315,7 +319,7 @@ def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
             gist, gist_line = value, i
             continue
         if cur is None or key in cur.keyset() or (key == "name" and "caffemodel" in cur.keyset()):
-            cur = _Block(heading=heading)
+            cur = Block(heading=heading)
             heading = None
             blocks.append(cur)
         cur.entries.append((key, value, i))
@@ -356,7 +360,12 @@ def _weights_hint(lines: list[str]) -> str:
     return f"; line {i + 1} looks like the weights' location: {url} is {what}"
 
 
-def _analyse(text: str, path: str) -> _Analysis:
+def analyse(text: str, path: str) -> Analysis:
+    """:func:`parse`, keeping the lines and where each model and ``gist_id`` was read.
+
+    Shared with :mod:`zoo_vcs.frontmatter_edit`, which edits those lines and analyses the
+    result again to check that it reads back. Raises what :func:`parse` raises.
+    """
     lines = _lines(text.removeprefix("\ufeff"))
     problems: list[Problem] = []
     region = (0, len(lines))
@@ -398,11 +407,11 @@ def _analyse(text: str, path: str) -> _Analysis:
     readme = Readme(form="lenient" if blocks else "none",
                     fields={k: v for _, k, v in sorted(found, key=lambda t: t[0])},
                     models=tuple(models), gist_id=gist, problems=_sorted(problems))
-    return _Analysis(readme, lines, None, blocks, gist_line)
+    return Analysis(readme, lines, None, blocks, gist_line)
 
 
 def _strict_analysis(items: list[tuple[str, object, int]], lines: list[str], close: int,
-                     problems: list[Problem]) -> _Analysis:
+                     problems: list[Problem]) -> Analysis:
     fields = {k: v for k, v, _ in items}
     entries = [item for item in items if _norm(item[0]) != "gist_id"]
     gists = [item for item in items if item[0] == "gist_id"] or [
@@ -412,7 +421,7 @@ def _strict_analysis(items: list[tuple[str, object, int]], lines: list[str], clo
         problems.append(Problem(gists[0][2], f"gist_id {gist!r} is not a gist id (hex digits)"))
     models = (_make_model(entries, entries[0][2], None, problems),) if entries else ()
     readme = Readme("frontmatter", fields, models, gist, _sorted(problems))
-    return _Analysis(readme, lines, (0, close))
+    return Analysis(readme, lines, (0, close))
 
 
 def _sorted(problems: list[Problem]) -> tuple[Problem, ...]:
@@ -441,253 +450,4 @@ def parse(text: str, *, path: str = "readme.md") -> Readme:
     FrontmatterError
         The ``---`` block is larger than :data:`MAX_FRONTMATTER_BYTES`. Nothing else is raised.
     """
-    return _analyse(text, path).readme
-
-
-def _comment(rest: str) -> str:
-    """The trailing ``  # comment`` after the value text ``rest`` of a YAML line, or ''."""
-    value = rest.lstrip(" \t")
-    if value.startswith("#"):
-        return rest
-    if value[:1] in ("'", '"'):
-        quote, k = value[0], 1
-        while k < len(value):
-            if (value[k] == "\\" and quote == '"') or value[k:k + 2] == "''" == quote * 2:
-                k += 2  # an escape, or a doubled single quote
-            elif value[k] == quote:
-                break
-            else:
-                k += 1
-        tail = value[k + 1:]
-        return tail if re.fullmatch(r"[ \t]+#.*", tail) else ""
-    m = re.search(r"[ \t]+#", value)
-    return value[m.start():] if m else ""
-
-
-def _edit_strict(a: _Analysis, key: str, fv: str) -> list[str]:
-    lines = list(a.lines)
-    opening, close = a.block or (0, 0)
-    k = re.escape(key)
-    pat = re.compile(rf"(?:{k}|'{k}'|\"{k}\")[ \t]*:(?=[ \t]|$)")
-    hits = [i for i in range(opening + 1, close) if pat.match(_body(lines[i]))]
-    if not hits:
-        eol = _eol(lines[opening]) or "\n"
-        new = [f"{key}: {fv}".rstrip(" ") + eol]
-        if close - 1 > opening and not lines[close - 1].strip():
-            new.append(eol)  # blank-separated keys (googlenet_cars style): keep the rhythm
-        lines[close:close] = new
-        return lines
-    i = hits[-1]  # YAML reads the last duplicate, so that is the one to change
-    s = _body(lines[i])
-    colon = pat.match(s).end()  # type: ignore[union-attr]
-    end = j = i + 1
-    while j < close:  # continuation lines of a block scalar, list or folded plain value
-        t = _body(lines[j])
-        j += 1
-        if (t[:1] in (" ", "\t") and t.strip()) or t == "-" or t.startswith(("- ", "-\t")):
-            end = j
-        elif t.strip():
-            break
-    lines[i:end] = [s[:colon] + (" " + fv if fv else "") + _comment(s[colon:]) + _eol(lines[i])]
-    return lines
-
-
-def _edit_lenient(a: _Analysis, key: str, fv: str, model: int, path: str) -> list[str]:
-    lines = list(a.lines)
-    want = _accept(key)
-    if want is None:
-        raise FrontmatterError(path, f"cannot add {key!r} to a readme without a '---' block: "
-                               "only Model Zoo keys and snake_case keys are read back there")
-    if want == "gist_id":
-        idx = a.gist_line
-        anchors = sorted(i for b in a.blocks for _, _, i in b.entries)
-    else:
-        if model >= len(a.blocks):  # an earlier update merged this model into another
-            raise FrontmatterError(path, f"no model {model} after the edit; readme left unchanged")
-        block = a.blocks[model]
-        idx = next((i for k, _, i in reversed(block.entries) if k == want), None)
-        anchors = sorted(i for _, _, i in block.entries)
-    new = f"{key}: {fv}".rstrip(" ")
-    if idx is not None:
-        s = _body(lines[idx])
-        colon = _KEY_LINE.fullmatch(s).end("colon")  # type: ignore[union-attr]
-        lines[idx] = s[:colon] + (" " + fv if fv else "") + _eol(lines[idx])
-        return lines
-    blank = (any(q - p > 1 for p, q in itertools.pairwise(anchors))
-             or (len(anchors) == 1 and anchors[0] + 1 < len(lines)
-                 and not lines[anchors[0] + 1].strip()))
-    eol = next((_eol(ln) for ln in lines if _eol(ln)), "\n")
-    if want == "name" and "caffemodel" in block.keyset():
-        # After a caffemodel line, 'name' starts the next model: put it before the block.
-        lines[anchors[0]:anchors[0]] = [new + eol] + [eol] * blank
-        return lines
-    after = anchors[-1]
-    if not _eol(lines[after]):  # last line of the file: keep "no newline at end of file"
-        lines[after] += eol
-        lines[after + 1:after + 1] = [eol] * blank + [new]
-    else:
-        lines[after + 1:after + 1] = [eol] * blank + [new + eol]
-    return lines
-
-
-def _current(a: _Analysis, key: str, model: int) -> object:
-    if key == "gist_id":
-        return a.readme.gist_id
-    if a.readme.form == "frontmatter":
-        return a.readme.fields.get(key)
-    want = _accept(key)
-    block = a.blocks[model] if model < len(a.blocks) else _Block()
-    return next((v for k, v, _ in reversed(block.entries) if k == want), None)
-
-
-def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "readme.md",
-               model: int = 0) -> str:
-    """Set frontmatter keys with a minimal edit: every byte not edited stays as it was.
-
-    Parameters
-    ----------
-    text : str
-        The whole readme.
-    updates : Mapping[str, str | None]
-        Keys to set; None (or an empty string) writes an empty value (``key:``).
-    path : str
-        Name used in error messages only.
-    model : int
-        Which model of a lenient multi-model readme to edit (``gist_id`` is document-level).
-
-    Returns
-    -------
-    str
-        The edited readme. A readme without frontmatter gets ``render(updates)`` prepended.
-
-    Raises
-    ------
-    FrontmatterError
-        A key or value cannot be written, ``model`` does not exist, or the edited readme
-        would not read back the new values (the caller's text is then left unchanged).
-    """
-    clean: dict[str, str | None] = {}
-    for key, value in updates.items():
-        if not isinstance(key, str) or not _SETTABLE.fullmatch(key) or format_scalar(key) != key:
-            raise FrontmatterError(path, f"cannot write key {key!r}: use a plain snake_case key")
-        if value is not None and not isinstance(value, str):
-            raise FrontmatterError(path, f"value of {key!r} must be a string, not "
-                                         f"{type(value).__name__}")
-        if value is not None and any(c in value for c in _BREAKS):
-            raise FrontmatterError(path, f"value of {key!r} spans several lines; "
-                                         "frontmatter values must fit on one line")
-        clean[key] = value if value is not None and value.strip() else None
-    if not clean:
-        return text
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    a = _analyse(text, path)
-    first_form = a.readme.form
-    n_models = len(a.readme.models) if a.readme.form == "lenient" else 1
-    if not 0 <= model < n_models:
-        raise FrontmatterError(path, f"no model {model}: the readme describes {n_models}")
-    if a.readme.form == "none":
-        eol = _eol(a.lines[0]) if a.lines else "\n"
-        head = render(clean).replace("\n", eol or "\n")
-        result = bom + head + (eol or "\n") + text[len(bom):]
-    else:
-        for key, value in clean.items():
-            fv = format_scalar(value)
-            lines = (_edit_strict(a, key, fv) if a.readme.form == "frontmatter"
-                     else _edit_lenient(a, key, fv, model, path))
-            result = "".join(lines)
-            a = _analyse(result, path)
-        result = bom + "".join(a.lines)
-    check = _analyse(result, path)
-    if first_form == "frontmatter" and check.readme.form != "frontmatter":
-        raise FrontmatterError(path, "the edit would break the YAML of the '---' block; "
-                                     "readme left unchanged", hint="edit the readme by hand")
-    for key, value in clean.items():
-        got = _current(check, key, model)
-        if got != value:
-            raise FrontmatterError(path, f"setting {key!r} to {value!r} would read back as "
-                                         f"{got!r}; readme left unchanged",
-                                   hint="edit the readme by hand")
-    return result
-
-
-def _render_item(key: str, value: object) -> str:
-    if value is None or isinstance(value, str):
-        return f"{format_scalar(key)}: {format_scalar(value)}".rstrip(" ") + "\n"
-    try:
-        return yaml.dump({key: value}, Dumper=yaml.SafeDumper, default_flow_style=False,
-                         sort_keys=False, allow_unicode=True, width=1 << 30)
-    except yaml.YAMLError as exc:
-        raise FrontmatterError("<frontmatter>", f"cannot write {key!r}: {exc}") from exc
-
-
-def render(fields: Mapping[str, object]) -> str:
-    """Render a canonical frontmatter block: known keys in :data:`KNOWN_KEYS` order, then the rest.
-
-    >>> print(render({"sha1": "0123", "name": "My net", "gist_id": None}), end="")
-    ---
-    name: My net
-    sha1: '0123'
-    gist_id:
-    ---
-
-    Parameters
-    ----------
-    fields : Mapping[str, object]
-        Keys and values; strings and None are written with :func:`format_scalar`, other
-        values (numbers, lists, mappings) as YAML.
-
-    Returns
-    -------
-    str
-        ``"---\\n"``, one ``key: value`` line per key, ``"---\\n"``.
-
-    Raises
-    ------
-    FrontmatterError
-        A value YAML cannot represent.
-    """
-    keys = [k for k in KNOWN_KEYS if k in fields] + [k for k in fields if k not in KNOWN_KEYS]
-    return "---\n" + "".join(_render_item(str(k), fields[k]) for k in keys) + "---\n"
-
-
-def _is_plain(value: str) -> bool:
-    if not value or value != value.strip() or any(c in value for c in _BREAKS):
-        return False
-    try:  # both parsers: libyaml accepts some plain scalars (tabs) that PyYAML refuses
-        return all(yaml.load(text, Loader=loader) == want  # both are safe loaders
-                   for loader in {loader_for(value), yaml.SafeLoader}
-                   for text, want in ((value, value), ("k: " + value, {"k": value})))
-    except Exception:  # anything YAML refuses (or misreads) as a plain scalar gets quoted
-        return False
-
-
-def format_scalar(value: str | None) -> str:
-    """Write ``value`` as a one-line YAML scalar that reads back as exactly ``value``.
-
-    Plain when YAML reads it back unchanged, else single-quoted; a value with line breaks or
-    characters YAML cannot hold literally is double-quoted with escapes.
-
-    >>> format_scalar("bvlc_alexnet.caffemodel"), format_scalar("0123"), format_scalar(None)
-    ('bvlc_alexnet.caffemodel', "'0123'", '')
-    >>> format_scalar("paper: It's deep")
-    "'paper: It''s deep'"
-
-    Parameters
-    ----------
-    value : str or None
-        The value; None gives the empty string (a YAML null after ``key:``).
-
-    Returns
-    -------
-    str
-        The scalar text.
-    """
-    if value is None:
-        return ""
-    if _is_plain(value):
-        return value
-    if not _UNPRINTABLE.search(value) and not any(c in value for c in _BREAKS):
-        return "'" + value.replace("'", "''") + "'"
-    dumped = yaml.dump(value, Dumper=yaml.SafeDumper, default_style='"', allow_unicode=True,
-                       width=1 << 30)
-    return dumped.removesuffix("\n").removesuffix("\n...")
+    return analyse(text, path).readme

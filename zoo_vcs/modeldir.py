@@ -69,10 +69,10 @@ def load(path: Path) -> frontmatter.Readme:
 
 def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0) -> bool:
     """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed."""
-    from . import frontmatter
+    from . import frontmatter_edit  # like load(): YAML loads only when a readme is written
 
     text = read_text(path)
-    new = frontmatter.set_fields(text, updates, path=str(path), model=model)
+    new = frontmatter_edit.set_fields(text, updates, path=str(path), model=model)
     if new == text:
         return False
     atomic_write_bytes(path, new.encode("utf-8"))
@@ -146,11 +146,11 @@ def weights_of(readme_path: Path, readme: frontmatter.Readme
 
 def skeleton(name: str) -> str:
     """The readme ``init`` writes: canonical frontmatter and a short body."""
-    from . import frontmatter
+    from . import frontmatter_edit
 
-    return frontmatter.render({"name": name, "caffemodel": None, "caffemodel_url": None,
-                               "sha1": None, "caffe_commit": None, "license": None,
-                               "gist_id": None}) + SKELETON_BODY.format(name=name)
+    return frontmatter_edit.render({"name": name, "caffemodel": None, "caffemodel_url": None,
+                                    "sha1": None, "caffe_commit": None, "license": None,
+                                    "gist_id": None}) + SKELETON_BODY.format(name=name)
 
 
 def init(directory: Path, *, name: str | None = None) -> list[Path]:
