@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import random
+import re
 import selectors
 import socket
 import struct
@@ -334,6 +335,8 @@ class FaultProxy:
         self.upstream = (host, int(port))
         self.needle, self.after, self.left, self.mode = needle, after, n, mode
         self.hits = 0
+        #: Request lines ("GET /bucket/key HTTP/1.1") in the order the client sent them.
+        self.requests: list[str] = []
         self._lock = threading.Lock()
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -356,7 +359,11 @@ class FaultProxy:
             threading.Thread(target=self._pump, args=(client,), daemon=True).start()
 
     def _arm(self, data: bytes) -> bool:
-        if not (data.startswith(b"GET ") and self.needle in data.split(b"\r\n", 1)[0]):
+        line = data.split(b"\r\n", 1)[0]
+        if re.match(rb"(GET|HEAD|PUT|POST|DELETE) /", line):
+            with self._lock:
+                self.requests.append(line.decode("latin-1"))
+        if not (data.startswith(b"GET ") and self.needle in line):
             return False
         with self._lock:
             if self.left <= 0:
@@ -469,6 +476,40 @@ def test_s3_fault(tmp_path, s3_server, aws_env, http_server, name):
         assert proxy.hits == 1, "the fault was injected"
     assert temp_leftovers(model.parents[1]) == []
     assert_cache_consistent(model.parents[1] / ".git" / "zoo-vcs" / "cache")
+
+
+def test_s3_object_is_fetched_with_one_get_and_no_head(tmp_path, s3_server, aws_env):
+    """A many-file pull costs one request per object: s3fs's cat_file without a range
+    HEADs every object first (it doubled E1's time), a regression this test catches."""
+    data = _data(600_013, seed=5)
+    bucket = s3_server.make_bucket(f"zoo-{uuid.uuid4().hex[:8]}")
+    key = f"zoo/{NAME}"
+    s3_server.put(bucket, key, data)
+    proxy = FaultProxy(s3_server.endpoint, b"no fault", after=0, n=0)
+    model, _ = _s3_repo(tmp_path, proxy.endpoint, bucket, data)
+    try:
+        r = run_zoo("checkout", cwd=model.parents[1], env={**aws_env, **S3_ENV}, timeout=60)
+    finally:
+        proxy.close()
+    assert r.returncode == 0, r.output
+    assert (model / NAME).read_bytes() == data
+    assert [line.split(" ")[0] for line in proxy.requests if key in line] == ["GET"], \
+        proxy.requests
+
+
+def test_s3_object_longer_than_its_pointer_is_refused(tmp_path, s3_server, aws_env):
+    """The ranged GET asks for one byte more than the pointer's size, so a longer object
+    (here: the right bytes plus a tail) is caught by its size, not taken as a prefix."""
+    data = _data(600_013, seed=6)
+    bucket = s3_server.make_bucket(f"zoo-{uuid.uuid4().hex[:8]}")
+    s3_server.put(bucket, f"zoo/{NAME}", data + b"tail")
+    model, url = _s3_repo(tmp_path, s3_server.endpoint, bucket, data)
+    r = run_zoo("checkout", cwd=model.parents[1], env={**aws_env, **S3_ENV}, timeout=60)
+    assert r.returncode == 1, r.output
+    assert_error_line(r.stderr, tmp_path, url, "wrong content")
+    assert "bytes" in r.stderr
+    assert not (model / NAME).exists()
+    assert temp_leftovers(model.parents[1]) == []
 
 
 def test_s3_stall_times_out_within_the_no_progress_limit(tmp_path, s3_server, aws_env):

@@ -205,3 +205,13 @@ def test_unknown_value_with_nel_survives() -> None:
 def test_bad_explicit_yaml_tags_raise_pointer_error(text: str) -> None:
     with pytest.raises(ZooError):
         ptr.decode(text, "tag.zoo")
+
+
+@SETTINGS
+@given(st.from_regex(ptr._SAFE_PLAIN, fullmatch=True))
+def test_urls_written_without_yaml_read_back_unchanged(url: str) -> None:
+    """encode() writes these URLs plain without asking YAML: YAML must agree."""
+    import yaml
+
+    assert yaml.safe_load(f"- {url}") == [url]
+    assert ptr.decode(ptr.encode(ptr.Pointer("a" * 40, size=1, urls=(url,)))).urls == (url,)

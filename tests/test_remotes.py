@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import uuid
 from pathlib import Path
 
@@ -222,3 +223,55 @@ def test_many_objects_use_one_listing_and_are_verified(tmp_path, s3_server, aws_
     r = run_zoo("pull", cwd=clone, env=aws_env)
     assert r.returncode == 0, r.output
     assert all((clone / name).read_bytes() == data for name, data in blobs.items())
+
+
+def test_pull_restores_files_sharing_objects_and_objects_already_cached(tmp_path):
+    """Files are placed as their objects arrive (on the fetch workers): two files with one
+    object, an object already in the cache and fetched ones must all end up exact."""
+    repo = tmp_path / "work"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    blobs = {f"m/w{i}.caffemodel": make_weights(repo / f"m/w{i}.caffemodel", 70_000 + i, i)
+             for i in range(5)}
+    blobs["m/copy.caffemodel"] = make_weights(repo / "m/copy.caffemodel", 70_000, 0)
+    blobs["n/copy.caffemodel"] = make_weights(repo / "n/copy.caffemodel", 70_001, 1)
+    assert run_zoo("add", *blobs, cwd=repo).returncode == 0
+    assert run_zoo("remote", "add", "share", str(tmp_path / "store"), "-d",
+                   cwd=repo).returncode == 0
+    assert run_zoo("push", cwd=repo).returncode == 0
+    clone = _commit_and_clone(repo, tmp_path)
+    assert run_zoo("fetch", "m/w3.caffemodel", cwd=clone).returncode == 0
+    r = run_zoo("pull", "--jobs", "3", cwd=clone)
+    assert r.returncode == 0, r.output
+    assert f"{len(blobs)} restored" in r.stdout
+    for name, data in blobs.items():
+        assert (clone / name).read_bytes() == data, name
+    r = run_zoo("status", "--json", cwd=clone)
+    assert r.returncode == 0, r.output
+    assert {f["state"] for f in json.loads(r.stdout)["files"]} == {"ok"}
+
+
+def test_folder_remote_on_another_file_system(tmp_path):
+    """A push to a folder on another file system type (tmpfs) is a kernel copy that the
+    kernel refuses with copy_file_range (EXDEV) and does with sendfile instead."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no /dev/shm on another file system")
+    store = shm / f"zoo-vcs-test-{uuid.uuid4().hex[:8]}"
+    try:
+        repo, blobs = _repo(tmp_path, n=2, size=3_000_000)
+        assert run_zoo("remote", "add", "share", str(store), "-d", cwd=repo).returncode == 0
+        r = run_zoo("push", cwd=repo)
+        assert r.returncode == 0, r.output
+        for data in blobs.values():
+            sha1 = hashlib.sha1(data).hexdigest()
+            obj = store / "sha1" / sha1[:2] / sha1[2:]
+            assert obj.read_bytes() == data
+            assert obj.stat().st_mode & 0o777 == 0o444
+        clone = _commit_and_clone(repo, tmp_path)
+        r = run_zoo("pull", cwd=clone)
+        assert r.returncode == 0, r.output
+        for name, data in blobs.items():
+            assert (clone / name).read_bytes() == data
+    finally:
+        shutil.rmtree(store, ignore_errors=True)

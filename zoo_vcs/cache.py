@@ -40,6 +40,7 @@ class ObjectCache:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._partial_ready = False  # partial/ exists (made once, not per download)
 
     def path(self, sha1: str) -> Path:
         """Where object ``sha1`` lives (whether or not it is there)."""
@@ -80,9 +81,14 @@ class ObjectCache:
             raise IntegrityError(str(tmp), expected=expected, actual=digests.sha1, url=url,
                                  size=digests.size)
         dest = self.path(digests.sha1)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, OBJECT_MODE)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except FileNotFoundError:
+            # The first object under this prefix. Not made up front: a mkdir per object
+            # locks the prefix folder, which serialises many-object fetches.
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
         return dest
 
     def add_file(self, src: str | os.PathLike[str], *, sha256: bool = False) -> Digests:
@@ -109,7 +115,9 @@ class ObjectCache:
         object); a dead holder's lock is released by the kernel.
         """
         path = self._partial_path(sha1)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._partial_ready:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._partial_ready = True
         while True:
             if self.has(sha1):
                 yield None

@@ -9,6 +9,7 @@ what is missing and places every file atomically from the cache.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,24 +135,36 @@ def _apply(result: CheckoutResult, cache: ObjectCache, stats: StatCache, cfg: Co
     todo = [a for a in result.actions if a.kind in ("create", "replace")]
     if not todo:
         return
-    fetched = fetchmod.fetch_objects(
-        fetchmod.wants_for([a.state.entry for a in todo], remotes),
-        cache, cfg, callback=callback,
-    )
+    by_sha: dict[str, list[Action]] = {}
+    for a in todo:
+        assert a.state.entry.pointer is not None  # plan() turns pointer-less entries into errors
+        by_sha.setdefault(a.state.entry.pointer.sha1, []).append(a)
     # Temp files of a killed run go, once per folder (not per file: folders can be large).
     for folder in {a.path.parent for a in todo}:
         clean_stale_temps(folder)
+    outcome: dict[Path, os.stat_result | ZooError] = {}
+
+    def place_object(sha1: str) -> None:
+        # Runs on the fetch worker that got the object, so that writing files overlaps
+        # the other downloads; each path is written by exactly one worker.
+        for action in by_sha[sha1]:
+            path = action.path
+            try:
+                place(cache.path(sha1), path, cfg.link)
+                outcome[path] = path.stat()
+            except OSError as exc:
+                outcome[path] = ZooError(f"{path}: cannot write: {exc.strerror}")
+
+    fetched = fetchmod.fetch_objects(
+        fetchmod.wants_for([a.state.entry for a in todo], remotes),
+        cache, cfg, callback=callback, on_ready=place_object,
+    )
     for action in todo:
         entry = action.state.entry
-        assert entry.pointer is not None  # plan() turns pointer-less entries into errors
-        error = fetched.failed.get(entry.pointer.sha1)
-        if error is not None:
-            result.errors.append(error)
-            continue
-        try:
-            place(cache.path(entry.pointer.sha1), entry.path, cfg.link)
-        except OSError as exc:
-            result.errors.append(ZooError(f"{entry.path}: cannot write: {exc.strerror}"))
-            continue
-        result.done.append(entry.path)
-        stats.put(str(entry.path), entry.path.stat(), entry.pointer.sha1)
+        assert entry.pointer is not None
+        done = outcome.get(action.path) or fetched.failed.get(entry.pointer.sha1)
+        if isinstance(done, os.stat_result):
+            result.done.append(action.path)
+            stats.put(str(action.path), done, entry.pointer.sha1)
+        elif done is not None:
+            result.errors.append(done)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import urls as urlmod
 from .cache import ObjectCache
 from .config import Config, Remote
 from .errors import ConfigError, IntegrityError, ObjectNotFoundError, TransferError, ZooError
@@ -59,6 +60,15 @@ def sources_for(want: Want) -> list[str]:
     return out
 
 
+def worker_count(jobs: int, count: int, *, local: bool) -> int:
+    """Threads for ``count`` transfers: ``jobs`` for network stores, which are
+    latency-bound; at most one per core for local folders, where more threads only
+    contend for the folders' locks and the GIL."""
+    if local:
+        jobs = min(jobs, os.cpu_count() or 1)
+    return max(1, min(jobs, count))
+
+
 def transfer_options(cfg: Config) -> Any:
     """:class:`zoo_vcs.transfer.TransferOptions` for a configuration."""
     from . import transfer  # fsspec/aiohttp load only when something must be transferred
@@ -68,7 +78,8 @@ def transfer_options(cfg: Config) -> Any:
 
 
 def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
-                  callback: Any = None) -> FetchResult:
+                  callback: Any = None,
+                  on_ready: Callable[[str], None] | None = None) -> FetchResult:
     """Fetch every wanted object not yet in the cache.
 
     Parameters
@@ -81,6 +92,10 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
         Jobs, timeout, retries and the remotes' storage options.
     callback
         fsspec-style progress callback (``set_size``, ``relative_update``).
+    on_ready
+        Called with each SHA1 once its object is in the cache (fetched now or already
+        there), on the worker thread that got it: a checkout places files there, so
+        that writing them overlaps the other downloads. It must not raise.
     """
     from . import transfer
 
@@ -96,7 +111,7 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
             result.present.append(sha)
         else:
             todo.append(want)
-    if not todo:
+    if not todo and on_ready is None:
         return result
     cb = callback if callback is not None else transfer.NO_PROGRESS
     sizes = [w.pointer.size for w in todo]
@@ -108,21 +123,32 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
         cb.set_files(len(todo))
 
     def one(want: Want) -> tuple[str, ZooError | None]:
+        sha1 = want.pointer.sha1
         try:
             _fetch_one(want, cache, opts, cb, transfer)
         except ZooError as exc:
-            return want.pointer.sha1, exc
+            return sha1, exc
         finally:
             if file_done is not None:
                 file_done()
-        return want.pointer.sha1, None
+        if on_ready is not None:
+            on_ready(sha1)
+        return sha1, None
 
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+    present = result.present if on_ready is not None else []
+    local = all(not urlmod.is_remote(next(iter(sources_for(w)), "")) for w in todo)
+    workers = worker_count(jobs, len(todo) + len(present), local=local)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # Objects already cached are handed over first, on the same pool, so their files
+        # are written while the missing ones download.
+        ready = pool.map(on_ready, present) if on_ready is not None else iter(())
         for sha1, error in pool.map(one, todo):
             if error is None:
                 result.fetched.append(sha1)
             else:
                 result.failed[sha1] = error
+        for _ in ready:
+            pass
     return result
 
 

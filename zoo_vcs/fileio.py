@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.zoo-tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
@@ -89,14 +89,16 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
-def place(source: Path, target: Path, link: str = "copy") -> str:
+def place(source: Path, target: Path, link: str = "copy", *, mode: int | None = None) -> str:
     """Put cache object ``source`` at ``target`` atomically; returns the link type used.
 
     ``copy`` tries a reflink first (free on copy-on-write file systems) and falls back
     to a kernel copy; ``reflink`` requires one; ``hardlink`` and ``symlink`` share the
-    cache object, which is read-only so an edit cannot corrupt it.
+    cache object, which is read-only so an edit cannot corrupt it. ``mode`` sets a
+    copy's permission bits before it appears under its name.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not os.path.isdir(target.parent):  # a stat, not a mkdir: mkdir locks the folder
+        target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(target)
     try:
         if link == "symlink":
@@ -112,6 +114,8 @@ def place(source: Path, target: Path, link: str = "copy") -> str:
                 used = _copy(source, tmp, allow_plain=True)
         else:
             used = _copy(source, tmp, allow_plain=link == "copy")
+        if mode is not None and used in ("copy", "reflink"):
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -128,7 +132,7 @@ def _copy(source: Path, tmp: Path, *, allow_plain: bool) -> str:
         except OSError:
             if not allow_plain:
                 raise
-            if not _kernel_copy(src, dst):
+            if not _kernel_copy(src.fileno(), dst.fileno()):
                 shutil.copyfileobj(src, dst, 1 << 20)
             used = "copy"
     # The temp file was created with the umask's mode: a writable user file, unlike the
@@ -136,19 +140,26 @@ def _copy(source: Path, tmp: Path, *, allow_plain: bool) -> str:
     return used
 
 
-def _kernel_copy(src: object, dst: object) -> bool:
-    """Copy with copy_file_range (no user-space buffer); False if the kernel refuses."""
-    size = os.fstat(src.fileno()).st_size  # type: ignore[attr-defined]
-    try:
-        done = 0
-        while done < size:
-            n = os.copy_file_range(src.fileno(), dst.fileno(), size - done)  # type: ignore[attr-defined]
-            if n == 0:
-                break
-            done += n
-    except OSError as exc:
-        if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP) and done == 0:
-            return False
-        raise
-    return True
+def _kernel_copy(src: int, dst: int) -> bool:
+    """Copy file ``src`` to ``dst`` inside the kernel; False if it refuses both ways.
 
+    copy_file_range first (it can share blocks, or copy on the server for NFS); across
+    file systems of different types it fails with EXDEV, and sendfile, which never
+    shares blocks but copies between any two files, does the copy.
+    """
+    size = os.fstat(src).st_size
+    calls: tuple[Callable[[int], int], ...] = (
+        lambda left: os.copy_file_range(src, dst, left),
+        lambda left: os.sendfile(dst, src, None, left),
+    )
+    for call in calls:
+        done = 0
+        try:
+            while done < size and (n := call(size - done)):
+                done += n
+            return True
+        except OSError as exc:
+            if done or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL,
+                                         errno.EOPNOTSUPP):
+                raise
+    return False

@@ -31,6 +31,10 @@ SHA1_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _URL_ITEM = re.compile(r"^- (\S+)$")
+#: Scalars YAML certainly reads back as the same string, without asking it: an absolute
+#: path or a scheme URL (never a number, bool or null), no indicator, space or trailing
+#: colon. Push writes thousands of pointers; YAML's round trip is the slow path.
+_SAFE_PLAIN = re.compile(r"(?:/|[A-Za-z][A-Za-z0-9+.-]*://)[A-Za-z0-9/._~%+=&?:@-]*(?<!:)")
 _SPACE = re.compile(r"\s")
 _VERSION_LINE = f"{VERSION_KEY}: {VERSION}"
 
@@ -121,6 +125,8 @@ def _hex_scalar(value: str) -> str:
 
 def _yaml_scalar(value: str) -> str:
     """A URL as a YAML scalar: plain when YAML reads it back unchanged, quoted otherwise."""
+    if _SAFE_PLAIN.fullmatch(value):
+        return value
     if _URL_ITEM.match(f"- {value}") and _plain_ok(value):
         return value
     import yaml

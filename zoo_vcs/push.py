@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from . import pointer as ptr
+from . import urls as urlmod
 from .cache import ObjectCache
 from .config import Config, Remote
 from .errors import IntegrityError, ObjectNotFoundError, OperationError, ZooError
-from .fetch import transfer_options
+from .fetch import transfer_options, worker_count
 from .fileio import atomic_write_bytes
 from .hashing import hash_file
 from .workspace import Entry, Workspace
@@ -60,14 +61,18 @@ def push(ws: Workspace, paths: Sequence[Path], cfg: Config, *, remote: str | Non
     result = upload_objects(entries, target, cfg, callback=callback)
     result.errors[:0] = scan.errors
     sent = set(result.uploaded) | set(result.present)
+    rewrites: dict[Path, bytes] = {}
     for e in entries:
         assert e.pointer is not None
         if e.pointer.sha1 in sent and e.pointer_path is not None:
             url = target.object_url(e.pointer.sha1)
             if url not in e.pointer.urls:
-                new = e.pointer.with_url(url)
-                atomic_write_bytes(e.pointer_path, ptr.encode(new).encode("utf-8"))
-                result.pointers_updated.append(e.pointer_path)
+                rewrites[e.pointer_path] = ptr.encode(e.pointer.with_url(url)).encode("utf-8")
+    # Thousands of small atomic writes: file creation and renames overlap on threads.
+    with ThreadPoolExecutor(worker_count(cfg.jobs, len(rewrites), local=True)) as pool:
+        for _ in pool.map(atomic_write_bytes, rewrites, rewrites.values()):
+            pass
+    result.pointers_updated.extend(rewrites)
     if result.errors:
         raise OperationError(result.errors, result, action="push")
     return result
@@ -131,7 +136,8 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
             return exc
 
     todo: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(objects) or 1))) as pool:
+    workers = worker_count(cfg.jobs, len(objects), local=not urlmod.is_remote(target.url))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         for sha1, found in zip(objects, pool.map(check, objects), strict=True):
             url = target.object_url(sha1)
             if isinstance(found, ZooError):

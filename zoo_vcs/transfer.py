@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import fsspec
@@ -35,6 +36,7 @@ from .errors import (
     WebPageError,
     ZooError,
 )
+from .fileio import place
 from .hashing import CHUNK_SIZE, Digests, StreamHasher
 
 log = logging.getLogger(__name__)
@@ -472,10 +474,12 @@ def _stream_fsspec(url: str, part: BinaryIO, hasher: StreamHasher, opts: Transfe
                    callback: Callback, size: int | None = None) -> None:
     fs, path = _filesystem(url, opts)
     try:
-        if size is not None and size <= SMALL_OBJECT and not hasher.size and not _is_local(fs):
-            # One GET for a small object: opening a file costs object stores an extra
-            # HEAD request, which dominates many-file pulls.
-            data = fs.cat_file(path)
+        if size and size <= SMALL_OBJECT and not hasher.size and not _is_local(fs):
+            # One ranged GET for a small object. Opening a file, or a cat_file without a
+            # range, costs object stores an extra HEAD request (s3fs sizes the object to
+            # decide on a parallel download), which doubles a many-file pull. One byte
+            # more than expected is asked for, so that a larger object is caught.
+            data = fs.cat_file(path, start=0, end=size + 1)
             for i in range(0, len(data), NET_CHUNK):
                 _write(part, hasher, data[i:i + NET_CHUNK], size, url, callback)
             return
@@ -592,18 +596,12 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
 
 
 def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
-    parent = path.rsplit("/", 1)[0]
     if _is_local(fs):
-        os.makedirs(parent, exist_ok=True)
-        tmp = f"{path}.zoo-tmp-{os.getpid()}-{random.getrandbits(32):08x}"
-        try:
-            fs.put_file(src, tmp, callback=callback)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        # A folder remote: a temp name, a kernel copy (a reflink where the file system
+        # shares extents) and a rename, so the object is complete or absent; fsspec's
+        # put_file would write in place and stat both sides first.
+        place(Path(src), Path(path), "copy", mode=0o444)
+        callback.relative_update(os.stat(src).st_size)
     else:
         fs.put_file(src, path, callback=callback)
 
