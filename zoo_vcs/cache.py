@@ -40,15 +40,20 @@ class ObjectCache:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._objects = os.fspath(self.root / "sha1")
         self._partial_ready = False  # partial/ exists (made once, not per download)
 
     def path(self, sha1: str) -> Path:
         """Where object ``sha1`` lives (whether or not it is there)."""
-        return self.root / "sha1" / sha1[:2] / sha1[2:]
+        return Path(self._object_path(sha1))
+
+    def _object_path(self, sha1: str) -> str:
+        # Plain strings: asked several times per object, thousands of times per pull.
+        return f"{self._objects}/{sha1[:2]}/{sha1[2:]}"
 
     def has(self, sha1: str) -> bool:
         """Whether the cache holds ``sha1`` (by name; :meth:`verify` checks content)."""
-        return self.path(sha1).is_file()
+        return os.path.isfile(self._object_path(sha1))
 
     def objects(self) -> Iterator[str]:
         """Every object id in the cache."""
