@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import difflib
-import doctest
 from pathlib import Path
 
 import pytest
@@ -668,12 +667,6 @@ def test_render_orders_known_keys_first() -> None:
                     "sizes:\n- 1\n- 2\n---\n")
     assert parse(text).fields == {"name": "N", "sha1": SHA_A, "gist_id": None, "zeta": "z",
                                   "Based on": "x", "epochs": 3, "sizes": [1, 2]}
-
-
-def test_doctests() -> None:
-    results = [doctest.testmod(module) for module in (frontmatter, frontmatter_edit)]
-    assert sum(r.attempted for r in results) >= 3
-    assert sum(r.failed for r in results) == 0
 
 
 # --------------------------------------------------------------------------- properties

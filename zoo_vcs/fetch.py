@@ -63,7 +63,15 @@ def sources_for(want: Want) -> list[str]:
 def worker_count(jobs: int, count: int, *, local: bool) -> int:
     """Threads for ``count`` transfers: ``jobs`` for network stores, which are
     latency-bound; at most one per core for local folders, where more threads only
-    contend for the folders' locks and the GIL."""
+    contend for the folders' locks and the GIL.
+
+    >>> worker_count(8, 1000, local=False), worker_count(8, 3, local=False)
+    (8, 3)
+    >>> worker_count(8, 1000, local=True) <= (os.cpu_count() or 1)
+    True
+    >>> worker_count(8, 0, local=False)
+    1
+    """
     if local:
         jobs = min(jobs, os.cpu_count() or 1)
     return max(1, min(jobs, count))

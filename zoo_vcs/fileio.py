@@ -78,10 +78,17 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Replace ``target`` with ``data`` atomically, keeping its permission bits."""
     tmp = temp_path_for(target)
     try:
-        with open(tmp, "xb") as f:
+        mode: int | None = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None  # a new file: the umask decides, as for open()
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        with open(os.open(tmp, flags, 0o666 if mode is None else mode), "wb") as f:
             f.write(data)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+            # Created with the target's mode less the umask; a chmod is needed only where
+            # the umask took bits away (most rewrites skip it, and its journal write).
+            if mode is not None and os.fstat(f.fileno()).st_mode & 0o7777 != mode:
+                os.fchmod(f.fileno(), mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
