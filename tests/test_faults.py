@@ -335,8 +335,10 @@ class FaultProxy:
         self.upstream = (host, int(port))
         self.needle, self.after, self.left, self.mode = needle, after, n, mode
         self.hits = 0
-        #: Request lines ("GET /bucket/key HTTP/1.1") in the order the client sent them.
+        #: Request lines ("GET /bucket/key HTTP/1.1") in the order the client sent them,
+        #: and each request's header block (lower-cased).
         self.requests: list[str] = []
+        self.headers: list[str] = []
         self._lock = threading.Lock()
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -363,6 +365,7 @@ class FaultProxy:
         if re.match(rb"(GET|HEAD|PUT|POST|DELETE) /", line):
             with self._lock:
                 self.requests.append(line.decode("latin-1"))
+                self.headers.append(data.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower())
         if not (data.startswith(b"GET ") and self.needle in line):
             return False
         with self._lock:
@@ -495,6 +498,44 @@ def test_s3_object_is_fetched_with_one_get_and_no_head(tmp_path, s3_server, aws_
     assert (model / NAME).read_bytes() == data
     assert [line.split(" ")[0] for line in proxy.requests if key in line] == ["GET"], \
         proxy.requests
+
+
+@pytest.mark.parametrize("checksums", ["when_supported", "when_required"])
+def test_s3_push_checks_uploads_once(tmp_path, s3_server, aws_env, checksums):
+    """With botocore's request checksums (the default) every PUT carries a CRC32 that S3
+    verifies on receipt, and push lists nothing afterwards; without them, one listing
+    after the uploads checks their sizes. Either way every object lands intact."""
+    repo = tmp_path / "work"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    blobs = {f"m/w{i}.bin": _data(1000 + i, seed=i) for i in range(20)}
+    for name, data in blobs.items():
+        (repo / name).parent.mkdir(exist_ok=True)
+        (repo / name).write_bytes(data)
+    assert run_zoo("add", *blobs, cwd=repo).returncode == 0
+    bucket = s3_server.make_bucket(f"zoo-{uuid.uuid4().hex[:8]}")
+    proxy = FaultProxy(s3_server.endpoint, b"no fault", after=0, n=0)
+    (repo / ".zoo").mkdir(exist_ok=True)
+    (repo / ".zoo" / "config").write_text(
+        f'[remote "store"]\nurl = s3://{bucket}/zoo\nendpoint_url = {proxy.endpoint}\n')
+    env = {**aws_env, "AWS_REQUEST_CHECKSUM_CALCULATION": checksums}
+    try:
+        r = run_zoo("push", "-r", "store", cwd=repo, env=env, timeout=60)
+    finally:
+        proxy.close()
+    assert r.returncode == 0, r.output
+    assert "20 uploaded" in r.stdout
+    puts = [i for i, line in enumerate(proxy.requests) if line.startswith("PUT ")]
+    assert len(puts) == 20
+    lists_after = [line for line in proxy.requests[puts[-1]:] if "list-type=2" in line]
+    if checksums == "when_supported":
+        assert all("x-amz-checksum-" in proxy.headers[i] for i in puts)
+        assert lists_after == []
+    else:
+        assert len(lists_after) == 1
+    for data in blobs.values():
+        sha1 = hashlib.sha1(data).hexdigest()
+        assert s3_server.get(bucket, f"zoo/sha1/{sha1[:2]}/{sha1[2:]}") == data
 
 
 def test_s3_object_longer_than_its_pointer_is_refused(tmp_path, s3_server, aws_env):

@@ -41,6 +41,7 @@ class ObjectCache:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._objects = os.fspath(self.root / "sha1")
+        self._partials = os.fspath(self.root / "partial")
         self._partial_ready = False  # partial/ exists (made once, not per download)
 
     def path(self, sha1: str) -> Path:
@@ -73,7 +74,7 @@ class ObjectCache:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def commit(self, tmp: Path, digests: Digests, expected: str | None = None,
+    def commit(self, tmp: str | os.PathLike[str], digests: Digests, expected: str | None = None,
                *, url: str | None = None) -> Path:
         """Move a fully written temp file into place under its SHA1, after checking it.
 
@@ -85,16 +86,16 @@ class ObjectCache:
         if expected is not None and digests.sha1 != expected:
             raise IntegrityError(str(tmp), expected=expected, actual=digests.sha1, url=url,
                                  size=digests.size)
-        dest = self.path(digests.sha1)
+        dest = self._object_path(digests.sha1)
         os.chmod(tmp, OBJECT_MODE)
         try:
             os.replace(tmp, dest)
         except FileNotFoundError:
             # The first object under this prefix. Not made up front: a mkdir per object
             # locks the prefix folder, which serialises many-object fetches.
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
             os.replace(tmp, dest)
-        return dest
+        return Path(dest)
 
     def add_file(self, src: str | os.PathLike[str], *, sha256: bool = False) -> Digests:
         """Hash ``src`` while copying it into the cache, in one pass; returns its digests."""
@@ -121,7 +122,7 @@ class ObjectCache:
         """
         path = self._partial_path(sha1)
         if not self._partial_ready:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             self._partial_ready = True
         while True:
             if self.has(sha1):
@@ -149,8 +150,8 @@ class ObjectCache:
         f.flush()
         return self.commit(self._partial_path(expected), digests, expected, url=url)
 
-    def _partial_path(self, sha1: str) -> Path:
-        return self.root / "partial" / sha1
+    def _partial_path(self, sha1: str) -> str:
+        return f"{self._partials}/{sha1}"
 
     def verify(self, sha1: str) -> Digests:
         """Re-hash object ``sha1``; raises :class:`IntegrityError` when its bytes are wrong."""

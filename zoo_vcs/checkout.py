@@ -151,7 +151,7 @@ def _apply(result: CheckoutResult, cache: ObjectCache, stats: StatCache, cfg: Co
             path = action.path
             try:
                 place(cache.path(sha1), path, cfg.link)
-                outcome[path] = path.stat()
+                outcome[path] = os.stat(path)
             except OSError as exc:
                 outcome[path] = ZooError(f"{path}: cannot write: {exc.strerror}")
 

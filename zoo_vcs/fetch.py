@@ -54,7 +54,7 @@ def sources_for(want: Want) -> list[str]:
     out: list[str] = []
     for url in (*want.pointer.urls, *want.remotes):
         if "://" not in url:
-            url = os.path.normpath(want.base_dir / os.path.expanduser(url))
+            url = os.path.normpath(os.path.join(want.base_dir, os.path.expanduser(url)))
         if url not in out:
             out.append(url)
     return out

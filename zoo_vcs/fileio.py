@@ -14,7 +14,6 @@ import fcntl
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ _FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, bcachefs)
 
 def temp_path_for(target: Path) -> Path:
     """A process-unique temp name beside ``target``."""
-    return target.with_name(f".{target.name}.zoo-tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return target.with_name(f".{target.name}.zoo-tmp-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 
@@ -164,6 +163,8 @@ def _kernel_copy(src: int, dst: int) -> bool:
         try:
             while done < size and (n := call(size - done)):
                 done += n
+            if done < size:  # the source shrank while we copied: never a short file
+                raise OSError(errno.EIO, f"copied {done} of {size} bytes: the source changed")
             return True
         except OSError as exc:
             if done or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL,

@@ -8,7 +8,7 @@ left alone: zoo-vcs never deletes from or overwrites a remote on a failed check.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,30 +58,46 @@ def push(ws: Workspace, paths: Sequence[Path], cfg: Config, *, remote: str | Non
     target = cfg.remote(remote)
     scan = ws.scan(paths)
     entries = [e for e in scan.entries if e.pointer is not None]
-    result = upload_objects(entries, target, cfg, callback=callback)
-    result.errors[:0] = scan.errors
-    sent = set(result.uploaded) | set(result.present)
-    rewrites: dict[Path, bytes] = {}
+    rewrites: dict[str, list[tuple[Path, bytes]]] = {}
     for e in entries:
         assert e.pointer is not None
-        if e.pointer.sha1 in sent and e.pointer_path is not None:
-            url = target.object_url(e.pointer.sha1)
-            if url not in e.pointer.urls:
-                rewrites[e.pointer_path] = ptr.encode(e.pointer.with_url(url)).encode("utf-8")
-    # Thousands of small atomic writes: file creation and renames overlap on threads.
-    with ThreadPoolExecutor(worker_count(cfg.jobs, len(rewrites), local=True)) as pool:
-        for _ in pool.map(atomic_write_bytes, rewrites, rewrites.values()):
-            pass
-    result.pointers_updated.extend(rewrites)
+        url = target.object_url(e.pointer.sha1)
+        if e.pointer_path is not None and url not in e.pointer.urls:
+            text = ptr.encode(e.pointer.with_url(url)).encode("utf-8")
+            rewrites.setdefault(e.pointer.sha1, []).append((e.pointer_path, text))
+    updated: list[Path] = []
+    failed: list[ZooError] = []
+
+    def record_url(sha1: str) -> None:
+        # On the worker that stored the object: thousands of small atomic writes overlap
+        # with the other uploads instead of following them.
+        for path, text in rewrites.get(sha1, ()):
+            try:
+                atomic_write_bytes(path, text)
+            except OSError as exc:
+                failed.append(ZooError(f"{path}: cannot record the remote URL: {exc.strerror}"))
+            else:
+                updated.append(path)
+
+    result = upload_objects(entries, target, cfg, callback=callback, on_stored=record_url)
+    result.errors[:0] = scan.errors
+    result.errors.extend(failed)
+    order = {e.pointer_path: i for i, e in enumerate(entries)}
+    result.pointers_updated.extend(sorted(updated, key=order.__getitem__))
     if result.errors:
         raise OperationError(result.errors, result, action="push")
     return result
 
 
 def upload_objects(entries: Sequence[Entry], target: Remote, cfg: Config, *,
-                   callback: Any = None) -> PushResult:
+                   callback: Any = None,
+                   on_stored: Callable[[str], None] | None = None) -> PushResult:
     """Make sure ``target`` holds the object of every entry (from the cache, or from the
-    workspace file when it alone has the bytes); failures are collected in ``errors``."""
+    workspace file when it alone has the bytes); failures are collected in ``errors``.
+
+    ``on_stored`` is called with each SHA1 the remote is known to hold (already there,
+    or uploaded and checked), possibly on a worker thread; it must not raise.
+    """
     cache = ObjectCache(cfg.cache_dir)
     result = PushResult(target.name)
     objects: dict[str, Entry] = {}
@@ -95,7 +111,7 @@ def upload_objects(entries: Sequence[Entry], target: Remote, cfg: Config, *,
             result.errors.append(exc)
             continue
         objects[e.pointer.sha1] = e
-    _upload_all(objects, cache, target, cfg, result, callback)
+    _upload_all(objects, cache, target, cfg, result, callback, on_stored or _ignore)
     return result
 
 
@@ -117,8 +133,12 @@ def _ensure_cached(e: Entry, cache: ObjectCache) -> None:
         raise IntegrityError(str(e.path), expected=e.pointer.sha1, actual=digests.sha1)
 
 
+def _ignore(sha1: str) -> None:
+    """The default ``on_stored``: nothing to do."""
+
+
 def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, cfg: Config,
-                result: PushResult, callback: Any) -> None:
+                result: PushResult, callback: Any, on_stored: Callable[[str], None]) -> None:
     from . import transfer
 
     opts = transfer_options(cfg)
@@ -155,7 +175,12 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
             callback.set_size(sum(sizes[s] for s in todo))
             if hasattr(callback, "set_files"):
                 callback.set_files(len(todo))
-        check_each = len(todo) <= _LIST_THRESHOLD
+        present = pool.map(on_stored, result.present)
+        # Each upload is checked as it completes where that costs nothing extra (a folder:
+        # a stat; S3: the store verifies the checksum sent with the body); elsewhere one
+        # listing afterwards checks them all.
+        check_each = len(todo) <= _LIST_THRESHOLD or transfer.checked_on_upload(
+            target.url, opts)
 
         def send(sha1: str) -> ZooError | None:
             cb = transfer.ForwardingCallback(callback) if callback is not None \
@@ -168,6 +193,8 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
             finally:
                 if hasattr(callback, "file_done"):
                     callback.file_done()
+            if check_each:
+                on_stored(sha1)
             return None
 
         sent = []
@@ -176,6 +203,8 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
                 sent.append(sha1)
             else:
                 result.errors.append(error)
+        for _ in present:
+            pass
     if sent and not check_each:
         stored = transfer.list_sizes(base, opts) or {}
         for sha1 in sent:
@@ -186,6 +215,7 @@ def _upload_all(objects: dict[str, Entry], cache: ObjectCache, target: Remote, c
                     f"{got} bytes, expected {sizes[sha1]}"))
             else:
                 result.uploaded.append(sha1)
+                on_stored(sha1)
     else:
         result.uploaded.extend(sent)
 

@@ -594,8 +594,9 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
     """Copy local file ``src`` to ``url``; the object is complete or absent, never partial.
 
     Local folders get a temp name and a rename; object stores (S3...) publish a key only
-    once its upload completed. The size stored is checked afterwards (unless ``check`` is
-    False: the caller then checks many uploads with :func:`list_sizes`).
+    once its upload completed. The size stored is checked afterwards, except where the
+    store checks the upload itself (:func:`checked_on_upload`) or ``check`` is False (the
+    caller then checks many uploads with :func:`list_sizes`).
 
     Raises
     ------
@@ -615,12 +616,30 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
                 raise error from None
             attempt += 1
             opts.sleep(opts.backoff * (2 ** attempt))
-    if not check:
-        return  # the caller verifies many uploads with one listing
-    stored = remote_size(url, opts)
+    if _is_local(fs):
+        stored: int | None = os.stat(path).st_size  # our own copy: a stat is the check
+    elif not check or checked_on_upload(url, opts):
+        return  # the store checked it, or the caller checks many uploads with one listing
+    else:
+        stored = remote_size(url, opts)
     if stored != size:
         raise TransferError(urlmod.redact(url), f"upload check failed: the store holds "
                                                 f"{stored} bytes, expected {size}")
+
+
+def checked_on_upload(url: str, opts: TransferOptions) -> bool:
+    """Whether an upload to ``url`` is checked as it completes, so that no listing is
+    needed afterwards: a folder (we copy, then stat) or S3 with botocore's request
+    checksums (the store recomputes the CRC32 sent with the body and refuses a mismatch).
+    """
+    if not urlmod.is_remote(url):
+        return True
+    if url.startswith(("s3://", "s3a://")):
+        config = opts.options_for(url).get("config_kwargs") or {}
+        setting = config.get("request_checksum_calculation") \
+            or os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION", "when_supported")
+        return str(setting).lower() == "when_supported"
+    return False
 
 
 def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
