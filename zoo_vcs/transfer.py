@@ -235,7 +235,7 @@ def _stream_with_retries(url: str, part: BinaryIO, hasher: StreamHasher, offset:
             opts.sleep(delay)
 
 
-def _write(part: BinaryIO, hasher: StreamHasher, chunk: bytes, size: int | None,
+def _write(part: BinaryIO, hasher: StreamHasher, chunk: bytes | memoryview, size: int | None,
            url: str, callback: Callback) -> None:
     if size is not None and hasher.size + len(chunk) > size:
         raise IntegrityError(url, expected=f"{size} bytes", actual="more bytes",
@@ -507,7 +507,7 @@ def _stream_fsspec(url: str, part: BinaryIO, hasher: StreamHasher, opts: Transfe
             # range, costs object stores an extra HEAD request (s3fs sizes the object to
             # decide on a parallel download), which doubles a many-file pull. One byte
             # more than expected is asked for, so that a larger object is caught.
-            data = fs.cat_file(path, start=0, end=size + 1)
+            data = memoryview(fs.cat_file(path, start=0, end=size + 1))  # views, no copies
             for i in range(0, len(data), NET_CHUNK):
                 _write(part, hasher, data[i:i + NET_CHUNK], size, url, callback)
             return
