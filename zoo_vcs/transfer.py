@@ -461,7 +461,8 @@ def _filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
         # Every byte downloaded is SHA1-checked here; botocore's CRC32 of each response
         # would check it a second time, on the CPU that the transfer needs. (Uploads keep
         # their checksum: the store verifies it on receipt.)
-        config.setdefault("response_checksum_validation", "when_required")
+        if _botocore_has("response_checksum_validation"):
+            config.setdefault("response_checksum_validation", "when_required")
         options = {**options, "config_kwargs": config}
     try:
         if "::" in url:  # a chained URL (simplecache::s3://...): fsspec works it out
@@ -634,12 +635,21 @@ def checked_on_upload(url: str, opts: TransferOptions) -> bool:
     """
     if not urlmod.is_remote(url):
         return True
-    if url.startswith(("s3://", "s3a://")):
+    if url.startswith(("s3://", "s3a://")) and _botocore_has("request_checksum_calculation"):
         config = opts.options_for(url).get("config_kwargs") or {}
         setting = config.get("request_checksum_calculation") \
             or os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION", "when_supported")
         return str(setting).lower() == "when_supported"
     return False
+
+
+def _botocore_has(option: str) -> bool:
+    """Whether the installed botocore knows a client option (checksum settings: 1.36+)."""
+    try:
+        from botocore.config import Config
+    except ImportError:
+        return False
+    return option in getattr(Config, "OPTION_DEFAULTS", {})
 
 
 def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
