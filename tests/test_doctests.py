@@ -10,7 +10,7 @@ import pytest
 
 import zoo_vcs
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(zoo_vcs.__path__, "zoo_vcs."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(zoo_vcs.__path__, "zoo_vcs."))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,114 @@
+"""What every transfer shares: its options, the progress hand-off, writing a chunk while
+hashing it, and reading a server's ``Retry-After``."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from .. import urls as urlmod
+from ..errors import IntegrityError
+from ..hashing import StreamHasher
+
+TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+#: Never wait longer than this for a server's Retry-After.
+MAX_RETRY_AFTER = 120.0
+
+
+#: The do-nothing progress callback (what callers pass when nobody watches).
+NO_PROGRESS: Callback = DEFAULT_CALLBACK
+
+
+#: Objects up to this size are fetched from object stores in one request, into memory.
+SMALL_OBJECT = 8 << 20
+
+
+#: Network read size: reads return what has arrived (up to this), so larger buys nothing
+#: but a higher peak memory.
+NET_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+
+
+class TransferOptions:
+    """How hard to try: per-transfer no-progress timeout, retries and the (injectable) clock."""
+
+    timeout: float = 60.0
+    retries: int = 4
+    backoff: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    #: fsspec storage options for a URL (a remote's endpoint_url, profile...).
+    options_for: Callable[[str], dict[str, Any]] = field(default=lambda url: {})
+
+
+class ForwardingCallback(Callback):  # type: ignore[misc]
+    """Forwards byte counts to an aggregate callback but not per-file sizes.
+
+    fsspec's ``put_file`` sets the size of whatever callback it is given; one bar for a
+    whole multi-file transfer needs that call swallowed.
+    """
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self._target = target
+
+    def set_size(self, size: int | None) -> None:
+        """Ignored: the aggregate's total is set once by the caller."""
+
+    def relative_update(self, inc: int = 1) -> None:
+        """Count ``inc`` bytes."""
+        self.value += inc
+        self._target.relative_update(inc)
+
+    def absolute_update(self, value: int) -> None:
+        """Count up to ``value`` bytes."""
+        self.relative_update(value - self.value)
+
+
+class RestartDownload(Exception):
+    """The partial data cannot be resumed from; start again at byte 0."""
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    >>> parse_retry_after("3")
+    3.0
+    >>> parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0)
+    10.0
+    >>> parse_retry_after("soon") is None
+    True
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def write_chunk(part: BinaryIO, hasher: StreamHasher, chunk: bytes | memoryview, size: int | None,
+           url: str, callback: Callback) -> None:
+    if size is not None and hasher.size + len(chunk) > size:
+        raise IntegrityError(url, expected=f"{size} bytes", actual="more bytes",
+                             url=urlmod.redact(url), algorithm="size")
+    hasher.update(chunk)  # hashes in the background while we write and read on
+    part.write(chunk)
+    callback.relative_update(len(chunk))
+
+
+def reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,246 @@
+"""Every other fsspec store (folders, ``s3://``, the rest of ``url_to_fs``): one
+filesystem per store and options, streaming reads, atomic uploads, listings, and the
+backends' exceptions (OS, s3fs, botocore) as ``TransferError``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import fsspec
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+
+from .. import urls as urlmod
+from ..errors import ConfigError, TransferError, ZooError
+from ..fileio import place
+from ..hashing import CHUNK_SIZE, StreamHasher
+from .common import NET_CHUNK, SMALL_OBJECT, TransferOptions, reason, write_chunk
+
+#: Exception names (from aiohttp/botocore, not imported here) that mean a broken stream.
+BROKEN_STREAM = frozenset({"ClientPayloadError", "ServerDisconnectedError", "ClientOSError",
+                            "ReadTimeoutError", "ResponseStreamingError",
+                            "IncompleteReadError"})
+
+
+def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
+    options = opts.options_for(url)
+    if url.startswith(("s3://", "s3a://")):
+        # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("connect_timeout", opts.timeout)
+        config.setdefault("read_timeout", opts.timeout)
+        config.setdefault("retries", {"max_attempts": max(1, opts.retries), "mode": "standard"})
+        # Every byte downloaded is SHA1-checked here; botocore's CRC32 of each response
+        # would check it a second time, on the CPU that the transfer needs. (Uploads keep
+        # their checksum: the store verifies it on receipt.)
+        if _botocore_has("response_checksum_validation"):
+            config.setdefault("response_checksum_validation", "when_required")
+        options = {**options, "config_kwargs": config}
+    try:
+        if "::" in url:  # a chained URL (simplecache::s3://...): fsspec works it out
+            return _configured(url, options, opts)
+        protocol = url.split("://", 1)[0] if "://" in url else "file"
+        cls = fsspec.get_filesystem_class(protocol)
+        # A many-object transfer asks for the same store thousands of times, and fsspec's
+        # own instance lookup tokenises every option each time (0.4 ms for S3's).
+        key = (protocol, repr(cls._get_kwargs_from_urls(url)),
+               json.dumps(options, sort_keys=True, default=repr))
+        with _FILESYSTEMS_LOCK:
+            fs = _FILESYSTEMS.get(key)
+            if fs is None:
+                fs = _FILESYSTEMS[key] = _configured(url, options, opts)[0]
+        return fs, cls._strip_protocol(url)
+    except ImportError as exc:
+        protocol = url.split("://", 1)[0]
+        raise ConfigError(f"{protocol}:// needs an extra package: {exc}",
+                          hint=f"pip install 'zoo-vcs[{protocol}]'") from None
+    except (ValueError, TypeError) as exc:
+        raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
+
+
+_FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
+
+
+_FILESYSTEMS_LOCK = threading.Lock()
+
+
+def _configured(url: str, options: dict[str, Any], opts: TransferOptions) -> tuple[Any, str]:
+    fs, path = fsspec.core.url_to_fs(url, **options)
+    if hasattr(fs, "retries") and url.startswith(("s3://", "s3a://")):
+        # s3fs retries reads on its own (5 times, with backoff), outside botocore's
+        # limits: our retry policy is the one that applies.
+        fs.retries = max(1, opts.retries)
+    return fs, path
+
+
+def stream_store(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
+                   callback: Callback, size: int | None = None) -> None:
+    fs, path = filesystem(url, opts)
+    try:
+        if size and size <= SMALL_OBJECT and not hasher.size and not is_local(fs):
+            # One ranged GET for a small object. Opening a file, or a cat_file without a
+            # range, costs object stores an extra HEAD request (s3fs sizes the object to
+            # decide on a parallel download), which doubles a many-file pull. One byte
+            # more than expected is asked for, so that a larger object is caught.
+            data = memoryview(fs.cat_file(path, start=0, end=size + 1))  # views, no copies
+            for i in range(0, len(data), NET_CHUNK):
+                write_chunk(part, hasher, data[i:i + NET_CHUNK], size, url, callback)
+            return
+        with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
+            if hasher.size:
+                src.seek(hasher.size)
+            while chunk := src.read(CHUNK_SIZE):
+                write_chunk(part, hasher, chunk, None, url, callback)
+    except ZooError:
+        raise
+    except Exception as exc:
+        raise translate_store(exc, url) from None
+
+
+def translate_store(exc: BaseException, url: str) -> BaseException:
+    """Storage backend errors (OS, s3fs/botocore) as one clear ``TransferError`` line."""
+    shown = urlmod.redact(url)
+    name = type(exc).__name__
+    text = reason(exc)
+    if isinstance(exc, IsADirectoryError):
+        return TransferError(shown, "is a directory, not a file")
+    if isinstance(exc, FileNotFoundError):
+        if "bucket" in text.lower():
+            return TransferError(shown, f"bucket does not exist ({text})")
+        return TransferError(shown, "not found")
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
+        return TransferError(shown, f"access denied: {text}")
+    if name in ("NoCredentialsError", "PartialCredentialsError") \
+            or "Unable to locate credentials" in text:
+        return TransferError(shown, "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                                    "a profile, or the remote's options")
+    if name in ("InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in text:
+        return TransferError(shown, f"credentials rejected: {text}")
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError") \
+            or "Could not connect" in text:
+        return TransferError(shown, f"endpoint unreachable: {text}", transient=True)
+    if isinstance(exc, ConnectionError) or name in BROKEN_STREAM:
+        # The connection broke mid-transfer: retried, resuming from the bytes received.
+        return TransferError(shown, f"connection broken: {text}", transient=True)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return TransferError(shown, f"timed out: {text}", transient=True)
+    if isinstance(exc, OSError):
+        return TransferError(shown, text, transient=exc.errno is None)
+    if isinstance(exc, Exception):
+        return TransferError(shown, f"{name}: {text}")
+    return exc
+
+
+def remote_size(url: str, opts: TransferOptions) -> int | None:
+    """Size of the object at ``url``, or None when there is none."""
+    fs, path = filesystem(url, opts)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError as exc:
+        if "bucket" in reason(exc).lower():
+            raise translate_store(exc, url) from None
+        return None
+    except Exception as exc:
+        raise translate_store(exc, url) from None
+    size = info.get("size")
+    return int(size) if size is not None and info.get("type", "file") == "file" else None
+
+
+def list_sizes(base: str, opts: TransferOptions) -> dict[str, int] | None:
+    """Sizes of every file under ``base``, keyed by path relative to it (one listing).
+
+    None when the store cannot list (an HTTP mirror) or the listing fails: callers then
+    ask object by object.
+    """
+    if urlmod.is_http(base):
+        return None
+    try:
+        fs, path = filesystem(base, opts)
+        found = fs.find(path, detail=True)
+    except (ZooError, Exception):  # any failure: fall back to asking per object
+        return None
+    prefix = path.rstrip("/") + "/"
+    return {name[len(prefix):]: int(info.get("size") or 0) for name, info in found.items()
+            if name.startswith(prefix) and info.get("type", "file") == "file"}
+
+
+def upload(src: str, url: str, *, size: int, opts: TransferOptions,
+           callback: Callback = DEFAULT_CALLBACK, check: bool = True) -> None:
+    """Copy local file ``src`` to ``url``; the object is complete or absent, never partial.
+
+    Local folders get a temp name and a rename; object stores (S3...) publish a key only
+    once its upload completed. The size stored is checked afterwards, except where the
+    store checks the upload itself (:func:`checked_on_upload`) or ``check`` is False (the
+    caller then checks many uploads with :func:`list_sizes`).
+
+    Raises
+    ------
+    TransferError
+        The store refused or failed, or holds a different size afterwards.
+    """
+    fs, path = filesystem(url, opts)
+    attempt = 0
+    while True:
+        try:
+            _put(fs, src, path, callback)
+            break
+        except Exception as exc:
+            error = translate_store(exc, url)
+            if not isinstance(error, TransferError) or not error.transient \
+                    or attempt >= opts.retries:
+                raise error from None
+            attempt += 1
+            opts.sleep(opts.backoff * (2 ** attempt))
+    if is_local(fs):
+        stored: int | None = os.stat(path).st_size  # our own copy: a stat is the check
+    elif not check or checked_on_upload(url, opts):
+        return  # the store checked it, or the caller checks many uploads with one listing
+    else:
+        stored = remote_size(url, opts)
+    if stored != size:
+        raise TransferError(urlmod.redact(url), f"upload check failed: the store holds "
+                                                f"{stored} bytes, expected {size}")
+
+
+def checked_on_upload(url: str, opts: TransferOptions) -> bool:
+    """Whether an upload to ``url`` is checked as it completes, so that no listing is
+    needed afterwards: a folder (we copy, then stat) or S3 with botocore's request
+    checksums (the store recomputes the CRC32 sent with the body and refuses a mismatch).
+    """
+    if not urlmod.is_remote(url):
+        return True
+    if url.startswith(("s3://", "s3a://")) and _botocore_has("request_checksum_calculation"):
+        config = opts.options_for(url).get("config_kwargs") or {}
+        setting = config.get("request_checksum_calculation") \
+            or os.environ.get("AWS_REQUEST_CHECKSUM_CALCULATION", "when_supported")
+        return str(setting).lower() == "when_supported"
+    return False
+
+
+def _botocore_has(option: str) -> bool:
+    """Whether the installed botocore knows a client option (checksum settings: 1.36+)."""
+    try:
+        from botocore.config import Config
+    except ImportError:
+        return False
+    return option in getattr(Config, "OPTION_DEFAULTS", {})
+
+
+def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
+    if is_local(fs):
+        # A folder remote: a temp name, a kernel copy (a reflink where the file system
+        # shares extents) and a rename, so the object is complete or absent; fsspec's
+        # put_file would write in place and stat both sides first.
+        place(Path(src), Path(path), "copy", mode=0o444)
+        callback.relative_update(os.stat(src).st_size)
+    else:
+        fs.put_file(src, path, callback=callback)
+
+
+def is_local(fs: Any) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocol or "local" in protocol
