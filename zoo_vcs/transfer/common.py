@@ -101,6 +101,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def write_chunk(part: BinaryIO, hasher: StreamHasher, chunk: bytes | memoryview, size: int | None,
            url: str, callback: Callback) -> None:
+    """Hash (in the background), write and count one chunk; more bytes than ``size`` is an error."""
     if size is not None and hasher.size + len(chunk) > size:
         raise IntegrityError(url, expected=f"{size} bytes", actual="more bytes",
                              url=urlmod.redact(url), algorithm="size")
@@ -110,5 +111,6 @@ def write_chunk(part: BinaryIO, hasher: StreamHasher, chunk: bytes | memoryview,
 
 
 def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]

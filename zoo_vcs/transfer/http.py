@@ -33,6 +33,7 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 def http_filesystem(timeout: float) -> Any:
+    """fsspec's HTTP filesystem with ``timeout`` as the no-progress limit."""
     import aiohttp
 
     # sock_read is exactly "no progress for `timeout` seconds"; a large read buffer keeps
@@ -48,6 +49,7 @@ def http_filesystem(timeout: float) -> Any:
 
 def stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | None,
                  opts: TransferOptions, callback: Callback) -> None:
+    """Append the rest of ``url`` (from ``hasher.size`` on, with Range) to ``part``."""
     from fsspec.asyn import sync
     from fsspec.implementations.http import HTTPStreamFile
 

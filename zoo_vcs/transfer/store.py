@@ -27,6 +27,7 @@ BROKEN_STREAM = frozenset({"ClientPayloadError", "ServerDisconnectedError", "Cli
 
 
 def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
+    """The fsspec filesystem and path for ``url``, with the remote's options and our limits."""
     options = opts.options_for(url)
     if url.startswith(("s3://", "s3a://")):
         # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
@@ -62,9 +63,8 @@ def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
         raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
 
 
+#: One filesystem per (protocol, URL options, storage options): see ``filesystem``.
 _FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
-
-
 _FILESYSTEMS_LOCK = threading.Lock()
 
 
@@ -79,6 +79,7 @@ def _configured(url: str, options: dict[str, Any], opts: TransferOptions) -> tup
 
 def stream_store(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
                    callback: Callback, size: int | None = None) -> None:
+    """Append the rest of ``url`` (from ``hasher.size`` on) to ``part``."""
     fs, path = filesystem(url, opts)
     try:
         if size and size <= SMALL_OBJECT and not hasher.size and not is_local(fs):
@@ -242,5 +243,6 @@ def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
 
 
 def is_local(fs: Any) -> bool:
+    """Whether ``fs`` is the local file system."""
     protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
     return "file" in protocol or "local" in protocol
