@@ -144,7 +144,8 @@ def fetch_objects(wants: Iterable[Want], cache: ObjectCache, cfg: Config, *,
         return sha1, None
 
     present = result.present if on_ready is not None else []
-    local = all(not urlmod.is_remote(next(iter(sources_for(w)), "")) for w in todo)
+    local = all(not urlmod.is_remote(next(iter((*w.pointer.urls, *w.remotes)), ""))
+                for w in todo)  # by each object's first source
     workers = worker_count(jobs, len(todo) + len(present), local=local)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Objects already cached are handed over first, on the same pool, so their files

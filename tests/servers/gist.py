@@ -799,22 +799,18 @@ class _Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return
-                remaining = size
-                while remaining:
-                    data = self.rfile.read(min(remaining, CHUNK))
-                    if not data:
-                        raise ConnectionError("client closed mid-chunk")
-                    remaining -= len(data)
-                    yield data
+                yield from self._read_exactly(size, "chunk")
                 self.rfile.readline()
         else:
-            remaining = int(self.headers.get("Content-Length") or 0)
-            while remaining:
-                data = self.rfile.read(min(remaining, CHUNK))
-                if not data:
-                    raise ConnectionError("client closed mid-body")
-                remaining -= len(data)
-                yield data
+            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0), "body")
+
+    def _read_exactly(self, remaining: int, what: str) -> Iterator[bytes]:
+        while remaining:
+            data = self.rfile.read(min(remaining, CHUNK))
+            if not data:
+                raise ConnectionError(f"client closed mid-{what}")
+            remaining -= len(data)
+            yield data
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)

@@ -5,6 +5,7 @@ backends' exceptions (OS, s3fs, botocore) as ``TransferError``."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import threading
@@ -222,6 +223,7 @@ def checked_on_upload(url: str, opts: TransferOptions) -> bool:
     return False
 
 
+@functools.cache  # asked per upload; the installed botocore does not change
 def _botocore_has(option: str) -> bool:
     """Whether the installed botocore knows a client option (checksum settings: 1.36+)."""
     try:
