@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import make_weights, run_zoo, write_readme
-from zoo_vcs.cli import cli
+from zoo_vcs.cli.app import cli
 
 COMMANDS = ["init", "add", "status", "checkout", "download-binary", "verify", "gc", "push",
             "fetch", "pull", "remote", "remote add", "remote list", "remote modify",

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ZOO_VCS, git, run_zoo, temp_leftovers
 from tests.servers import http as faults
 from tests.servers.http import LoopbackHTTPServer
-from zoo_vcs import pointer as ptr
+from zoo_vcs.formats import pointer as ptr
 
 SIZE = 700_001
 #: ~0.9 s per object: long enough for every process to start while the first downloads.

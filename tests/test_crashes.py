@@ -15,8 +15,8 @@ from pathlib import Path
 from tests.conftest import ZOO_VCS, git, make_weights, run_zoo, temp_leftovers, write_readme
 from tests.servers import http as faults
 from tests.servers.http import LoopbackHTTPServer
-from zoo_vcs import frontmatter
-from zoo_vcs import pointer as ptr
+from zoo_vcs.formats import frontmatter
+from zoo_vcs.formats import pointer as ptr
 
 KILLS = 10
 #: Temp files of zoo-vcs in a model folder: ``.<name>.zoo-tmp-<pid>-<8 hex>``.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo_vcs import modeldir
+from zoo_vcs.repo import modeldir
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 BVLC = {

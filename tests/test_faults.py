@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import git, run_zoo, temp_leftovers
 from tests.servers import http as faults
 from tests.servers.http import LoopbackHTTPServer
-from zoo_vcs import pointer as ptr
+from zoo_vcs.formats import pointer as ptr
 
 SIZE = 1_200_007
 NAME = "net.caffemodel"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo_vcs.fileio import atomic_write_bytes, place
+from zoo_vcs.storage.fileio import atomic_write_bytes, place
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Tests for zoo_vcs.frontmatter (strict and lenient reading) and zoo_vcs.frontmatter_edit
-(minimal rewrites, rendering)."""
+"""Tests for zoo_vcs.formats.frontmatter (strict and lenient reading) and
+zoo_vcs.formats.frontmatter_edit (minimal rewrites, rendering)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zoo_vcs import frontmatter, frontmatter_edit
 from zoo_vcs.errors import FrontmatterError, ZooError
-from zoo_vcs.frontmatter import KNOWN_KEYS, MAX_FRONTMATTER_BYTES, Problem, parse
-from zoo_vcs.frontmatter_edit import format_scalar, render, set_fields
+from zoo_vcs.formats import frontmatter, frontmatter_edit
+from zoo_vcs.formats.frontmatter import KNOWN_KEYS, MAX_FRONTMATTER_BYTES, Problem, parse
+from zoo_vcs.formats.frontmatter_edit import format_scalar, render, set_fields
 
 DATA = Path(__file__).resolve().parent / "data" / "frontmatter"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "zoo-readmes"

@@ -198,3 +198,76 @@ def test_pre_push_publishes_the_pushed_commit_not_the_worktree(tmp_path, gist_se
     assert gist_server.files(gist_id)["deploy.prototxt"] == b'name: "Committed"\n'
     assert len(gist_server.revisions(gist_id)) == revisions + 1
     assert TOKEN not in proc.stderr
+
+
+def _push(repo: Path, *refs: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "push", "-q", "origin", *refs], cwd=repo, capture_output=True,
+                          text=True, check=False, env={**os.environ, **env})
+
+
+def test_pushing_another_branch_with_main_never_rolls_the_gist_back(tmp_path, gist_server,
+                                                                      gist_env):
+    """`git push origin main feature`, where only feature changes the published folder:
+    the gist keeps main's content; a later push of main with a change updates it."""
+    model = _model(tmp_path)
+    repo = model.parent
+    origin = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    git("remote", "add", "origin", str(origin), cwd=repo)
+    assert run_zoo("remote", "add", "store", str(tmp_path / "store"), "-d",
+                   cwd=repo).returncode == 0
+    assert run_zoo("gist", "push", model, cwd=tmp_path, env=gist_env).returncode == 0
+    gist_id = _gist_id(model)
+    assert run_zoo("install-hooks", cwd=repo).returncode == 0
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "model", cwd=repo)
+    git("checkout", "-q", "-b", "feature", cwd=repo)
+    (model / "deploy.prototxt").write_text('name: "Feature work"\n')
+    git("commit", "-q", "-am", "feature prototxt", cwd=repo)
+    git("checkout", "-q", "main", cwd=repo)
+    (model / "deploy.prototxt").write_text('name: "Main v2"\n')
+    git("commit", "-q", "-am", "main prototxt", cwd=repo)
+
+    proc = _push(repo, "main", "feature", env=gist_env)
+    assert proc.returncode == 0, proc.stderr
+    assert gist_server.files(gist_id)["deploy.prototxt"] == b'name: "Main v2"\n'
+    revisions = len(gist_server.revisions(gist_id))
+    # The feature branch alone: objects may go up, the gist never changes.
+    git("checkout", "-q", "feature", cwd=repo)
+    (model / "deploy.prototxt").write_text('name: "Feature v2"\n')
+    git("commit", "-q", "-am", "more feature work", cwd=repo)
+    proc = _push(repo, "feature", env=gist_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "published from 'main' only" in proc.stderr
+    assert gist_server.files(gist_id)["deploy.prototxt"] == b'name: "Main v2"\n'
+    assert len(gist_server.revisions(gist_id)) == revisions
+    # main again, with a change: the gist follows.
+    git("checkout", "-q", "main", cwd=repo)
+    (model / "deploy.prototxt").write_text('name: "Main v3"\n')
+    git("commit", "-q", "-am", "main v3", cwd=repo)
+    proc = _push(repo, "main", env=gist_env)
+    assert proc.returncode == 0, proc.stderr
+    assert gist_server.files(gist_id)["deploy.prototxt"] == b'name: "Main v3"\n'
+    assert len(gist_server.revisions(gist_id)) == revisions + 1
+
+
+def test_gist_status_prints_the_plan_push_applies(tmp_path, gist_server, gist_env):
+    model = _model(tmp_path)
+    assert run_zoo("gist", "push", model, cwd=tmp_path, env=gist_env).returncode == 0
+    gist_id = _gist_id(model)
+    (model / "deploy.prototxt").rename(model / "net.prototxt")  # same bytes: a rename
+    (model / "solver.prototxt").write_text("base_lr: 0.01\n")
+    r = run_zoo("gist", "status", "--json", model, cwd=tmp_path, env=gist_env)
+    assert r.returncode == 0, r.output
+    plan = json.loads(r.stdout)
+    assert plan["renamed"] == [{"from": "deploy.prototxt", "to": "net.prototxt"}]
+    assert plan["added"] == ["solver.prototxt"]
+    assert plan["deleted"] == []
+    assert not plan["in_sync"]
+    r = run_zoo("gist", "push", model, cwd=tmp_path, env=gist_env)
+    assert r.returncode == 0, r.output
+    assert "1 renamed" in r.stdout
+    assert set(gist_server.files(gist_id)) == {"readme.md", "net.prototxt", "solver.prototxt",
+                                               "net.caffemodel.zoo"}
+    r = run_zoo("gist", "status", model, cwd=tmp_path, env=gist_env)
+    assert f"in sync with gist {gist_id}" in r.stdout

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from zoo_vcs.hashing import CHUNK_SIZE, StreamHasher, hash_file
+from zoo_vcs.storage.hashing import CHUNK_SIZE, StreamHasher, hash_file
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE * 2 + 7])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, make_weights, run_zoo
-from zoo_vcs import hooks
+from zoo_vcs.hooks import scripts as hooks
 
 REPO_HOOKS = Path(__file__).resolve().parents[1] / "hooks"
 

@@ -29,7 +29,7 @@ from tests.conftest import (
 )
 from tests.servers.gist import GistEmulator
 from tests.servers.http import LoopbackHTTPServer
-from zoo_vcs import pointer as ptr
+from zoo_vcs.formats import pointer as ptr
 
 
 def _data(seed: int = 1, size: int = 4096) -> tuple[bytes, str]:

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import make_weights, run_zoo, write_readme
-from zoo_vcs import index
+from zoo_vcs.ops import index
 
 FIXTURES = Path(__file__).parent / "data" / "frontmatter"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zoo_vcs import pointer as ptr
 from zoo_vcs.errors import PointerError
+from zoo_vcs.formats import pointer as ptr
 
 SHA1 = "9116a64c0fbe4459d18f4bb6b56d647b63920377"
 SHA256 = "a" * 64

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from zoo_vcs import frontmatter as fm
-from zoo_vcs import frontmatter_edit as fme
-from zoo_vcs import pointer as ptr
 from zoo_vcs.errors import ZooError
+from zoo_vcs.formats import frontmatter as fm
+from zoo_vcs.formats import frontmatter_edit as fme
+from zoo_vcs.formats import pointer as ptr
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

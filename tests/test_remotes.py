@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, make_weights, run_zoo
-from zoo_vcs import pointer as ptr
+from zoo_vcs.formats import pointer as ptr
 
 
 def _repo(tmp_path: Path, n: int = 2, size: int = 300_000) -> tuple[Path, dict[str, bytes]]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from tests.conftest import git, make_weights, run_zoo, write_readme
-from zoo_vcs import pointer as ptr
+from zoo_vcs.formats import pointer as ptr
 
 
 def _repo(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo_vcs import urls
+from zoo_vcs.formats import urls
 
 
 @pytest.mark.parametrize(("given", "expected"), [

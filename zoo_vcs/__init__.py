@@ -14,18 +14,21 @@ import logging
 
 __version__ = "0.1.0"
 
-from .api import add as add
-from .api import checkout as checkout
-from .api import fetch_model as fetch_model
-from .api import gc as gc
-from .api import init as init
-from .api import status as status
-from .api import verify as verify
-from .errors import IntegrityError as IntegrityError
-from .errors import ZooError as ZooError
-from .pointer import Pointer as Pointer
+from zoo_vcs.api import add as add
+from zoo_vcs.api import checkout as checkout
+from zoo_vcs.api import fetch as fetch
+from zoo_vcs.api import fetch_model as fetch_model
+from zoo_vcs.api import gc as gc
+from zoo_vcs.api import init as init
+from zoo_vcs.api import pull as pull
+from zoo_vcs.api import push as push
+from zoo_vcs.api import status as status
+from zoo_vcs.api import verify as verify
+from zoo_vcs.errors import IntegrityError as IntegrityError
+from zoo_vcs.errors import ZooError as ZooError
+from zoo_vcs.formats.pointer import Pointer as Pointer
 
-__all__ = ["IntegrityError", "Pointer", "ZooError", "__version__", "add", "checkout",
-           "fetch_model", "gc", "init", "status", "verify"]
+__all__ = ["IntegrityError", "Pointer", "ZooError", "__version__", "add", "checkout", "fetch",
+           "fetch_model", "gc", "init", "pull", "push", "status", "verify"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

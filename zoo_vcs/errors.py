@@ -83,6 +83,27 @@ class IntegrityError(ZooError):
         )
 
 
+class SizeMismatchError(IntegrityError):
+    """A store holds another size than an object's: the one size rule of every transfer.
+
+    zoo-vcs never repairs a remote by itself (no delete, no overwrite).
+    """
+
+    def __init__(self, url: str, *, sha1: str, expected: int, found: int | None,
+                 uploaded: bool = False) -> None:
+        got = "no object" if found is None else f"{found} bytes"
+        ZooError.__init__(
+            self,
+            f"{url}: {'upload check failed: ' if uploaded else ''}the remote holds {got} "
+            f"for {sha1[:12]}, expected {expected} bytes"
+            + ("" if uploaded else "; left untouched"),
+            hint="run the push again" if uploaded else
+            "check the remote; remove that object by hand to upload it again")
+        self.path = self.url = url
+        self.expected, self.actual = f"{expected} bytes", got
+        self.size, self.algorithm = found, "size"
+
+
 class ConflictError(ZooError):
     """A workspace file holds changes that are in no pointer and no cache: a user's work."""
 

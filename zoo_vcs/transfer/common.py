@@ -9,21 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.callbacks import Callback
 
-from .. import urls as urlmod
-from ..errors import IntegrityError
-from ..hashing import StreamHasher
+from zoo_vcs.errors import IntegrityError, SizeMismatchError
+from zoo_vcs.formats import urls as urlmod
+from zoo_vcs.storage.hashing import StreamHasher
+
+from .progress import Progress
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 #: Never wait longer than this for a server's Retry-After.
 MAX_RETRY_AFTER = 120.0
-
-
-#: The do-nothing progress callback (what callers pass when nobody watches).
-NO_PROGRESS: Callback = DEFAULT_CALLBACK
 
 
 #: Objects up to this size are fetched from object stores in one request, into memory.
@@ -50,13 +48,14 @@ class TransferOptions:
 
 
 class ForwardingCallback(Callback):  # type: ignore[misc]
-    """Forwards byte counts to an aggregate callback but not per-file sizes.
+    """An fsspec callback forwarding byte counts to a :class:`~.progress.Progress`, but not
+    per-file sizes.
 
     fsspec's ``put_file`` sets the size of whatever callback it is given; one bar for a
     whole multi-file transfer needs that call swallowed.
     """
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Progress) -> None:
         super().__init__()
         self._target = target
 
@@ -108,6 +107,17 @@ def write_chunk(part: BinaryIO, hasher: StreamHasher, chunk: bytes | memoryview,
     hasher.update(chunk)  # hashes in the background while we write and read on
     part.write(chunk)
     callback.relative_update(len(chunk))
+
+
+def size_mismatch(url: str, *, expected: int, found: int | None, sha1: str,
+                  uploaded: bool = False) -> SizeMismatchError:
+    """The one size rule's error: a store holds ``found`` bytes for an object of ``expected``.
+
+    >>> str(size_mismatch("s3://b/sha1/ab/cd", expected=3, found=2, sha1="ab" * 20))
+    's3://b/sha1/ab/cd: the remote holds 2 bytes for abababababab, expected 3 bytes; left untouched'
+    """
+    return SizeMismatchError(urlmod.redact(url), sha1=sha1, expected=expected, found=found,
+                             uploaded=uploaded)
 
 
 def reason(exc: BaseException) -> str:

@@ -13,9 +13,16 @@ from typing import Any, BinaryIO
 import fsspec
 from fsspec.callbacks import Callback
 
-from .. import urls as urlmod
-from ..errors import IntegrityError, TimeoutTransferError, TransferError, WebPageError, ZooError
-from ..hashing import StreamHasher
+from zoo_vcs.errors import (
+    IntegrityError,
+    TimeoutTransferError,
+    TransferError,
+    WebPageError,
+    ZooError,
+)
+from zoo_vcs.formats import urls as urlmod
+from zoo_vcs.storage.hashing import StreamHasher
+
 from .common import (
     NET_CHUNK,
     TRANSIENT_STATUS,

@@ -15,11 +15,19 @@ from typing import Any, BinaryIO
 import fsspec
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
-from .. import urls as urlmod
-from ..errors import ConfigError, TransferError, ZooError
-from ..fileio import place
-from ..hashing import CHUNK_SIZE, StreamHasher
-from .common import NET_CHUNK, SMALL_OBJECT, TransferOptions, reason, write_chunk
+from zoo_vcs.errors import ConfigError, TransferError, ZooError
+from zoo_vcs.formats import urls as urlmod
+from zoo_vcs.storage.fileio import place
+from zoo_vcs.storage.hashing import CHUNK_SIZE, StreamHasher
+
+from .common import (
+    NET_CHUNK,
+    SMALL_OBJECT,
+    TransferOptions,
+    reason,
+    size_mismatch,
+    write_chunk,
+)
 
 #: Exception names (from aiohttp/botocore, not imported here) that mean a broken stream.
 BROKEN_STREAM = frozenset({"ClientPayloadError", "ServerDisconnectedError", "ClientOSError",
@@ -204,8 +212,8 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
     else:
         stored = remote_size(url, opts)
     if stored != size:
-        raise TransferError(urlmod.redact(url), f"upload check failed: the store holds "
-                                                f"{stored} bytes, expected {size}")
+        raise size_mismatch(url, expected=size, found=stored, sha1=os.path.basename(src),
+                            uploaded=True)
 
 
 def checked_on_upload(url: str, opts: TransferOptions) -> bool:

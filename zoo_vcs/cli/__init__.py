@@ -1,0 +1,7 @@
+"""The command line: a thin click layer over :mod:`zoo_vcs.api` (``zoo-vcs`` and ``git zoo``)."""
+
+from __future__ import annotations
+
+from zoo_vcs.cli.app import main as main
+
+__all__ = ["main"]

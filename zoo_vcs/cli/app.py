@@ -1,0 +1,367 @@
+"""The ``zoo-vcs`` command: the group, ``main()``, and the commands on tracked binaries.
+
+Each command parses options, calls one API function and renders the result. Command
+groups live beside this module (``cli_remote``, ``cli_gist``, ``cli_index``, ``cli_hooks``),
+shared options and output in ``cli_output``. ``main()`` is the only place that maps a
+``ZooError`` to a message and an exit code, installs logging handlers, or prints a traceback
+(``--debug`` / ``ZOO_VCS_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from zoo_vcs import __version__, api
+from zoo_vcs.cli import gist as cli_gist
+from zoo_vcs.cli import hooks as cli_hooks
+from zoo_vcs.cli import index as cli_index
+from zoo_vcs.cli import remote as cli_remote
+from zoo_vcs.cli.output import (
+    LIST_LIMIT,
+    State,
+    emit,
+    jobs_option,
+    json_option,
+    paths_argument,
+    quiet_option,
+    rel,
+    remote_transfer_options,
+    run_transfer,
+    timeout_option,
+)
+from zoo_vcs.errors import OperationError, ZooError
+
+log = logging.getLogger("zoo_vcs")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zoo-vcs")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
+@click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Run as if started in this folder.")
+def cli(quiet: bool, verbose: int, debug: bool, directory: Path | None) -> None:
+    """Version control for Caffe Model Zoo model directories.
+
+    Binaries (.caffemodel weights) are tracked by small pointer files committed to git,
+    restored and SHA1-verified by `zoo-vcs checkout`.
+    """
+    State.quiet = quiet
+    State.debug = debug or os.environ.get("ZOO_VCS_DEBUG") == "1"
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[
+        min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("zoo-vcs: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    if directory is not None:
+        os.chdir(directory)
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Model name for the readme skeleton (default: the folder name).")
+def init(directory: Path, name: str | None) -> None:
+    """Make DIRECTORY a model directory: readme skeleton, git repository, .zoo/.
+
+    \b
+    Example:
+      zoo-vcs init models/my_net --name "My Net"
+    """
+    created = api.init(directory, name=name)
+    for path in created:
+        click.echo(f"created {path}")
+    if not created:
+        click.echo(f"{directory} is already a model directory")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Where the bytes can also be downloaded (repeatable; one FILE only).")
+@click.option("--sha256", is_flag=True,
+              help="Also record SHA256 (verified on every download; default: core.sha256).")
+@jobs_option
+@quiet_option
+@json_option
+def add(files: Sequence[Path], urls: Sequence[str], sha256: bool, jobs: int | None,
+        as_json: bool) -> None:
+    """Track binary FILES: hash into the cache, write FILE.zoo, git-ignore FILE.
+
+    Also keeps the readme's caffemodel, caffemodel_url and sha1 in step.
+
+    \b
+    Example:
+      zoo-vcs add models/alexnet/bvlc_alexnet.caffemodel \\
+          --url http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel
+      git add models/alexnet && git commit -m "Track AlexNet weights"
+    """
+    result = api.add(*files, urls=urls, sha256=sha256, jobs=jobs)
+
+    def human(r: Any) -> None:
+        many = len(r.added) > LIST_LIMIT
+        for a in [] if many else r.added:
+            size = f"{a.pointer.size:,} bytes"
+            note = "" if a.changed else " (unchanged)"
+            click.echo(f"added {rel(a.path)}  sha1 {a.pointer.sha1[:12]}  {size}{note}")
+        if many:
+            changed = sum(1 for a in r.added if a.changed)
+            total = sum(a.pointer.size or 0 for a in r.added)
+            click.echo(f"added {len(r.added)} files ({total:,} bytes), {changed} new or changed")
+        # Folders rather than hundreds of paths when many files were added.
+        paths = r.to_commit if len(r.to_commit) <= LIST_LIMIT else sorted(
+            {p.parent for p in r.to_commit})
+        if paths:
+            click.echo("To record it in git:  git add " + " ".join(rel(p) for p in paths))
+
+    emit(result, as_json, human)
+
+
+@cli.command()
+@paths_argument
+@json_option
+@click.option("-a", "--all", "show_all", is_flag=True, help="List files that are ok, too.")
+def status(paths: Sequence[Path], as_json: bool, show_all: bool) -> None:
+    """Show each tracked binary: ok, missing, modified or unverified.
+
+    \b
+    Example:
+      zoo-vcs status
+      zoo-vcs status --json models/alexnet
+    """
+    report = api.status(*paths)
+
+    def human(r: Any) -> None:
+        counts: dict[str, int] = {}
+        for f in r.files:
+            counts[f.state] = counts.get(f.state, 0) + 1
+            if show_all or f.state != "ok":
+                extra = "" if f.cached or f.state == "ok" else "  (not in cache)"
+                click.echo(f"{f.state:<11} {rel(f.entry.path)}{extra}")
+        for w in r.warnings:
+            click.echo(f"warning: {w}", err=True)
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        click.echo(f"{len(r.files)} tracked binaries" + (f": {summary}" if summary else ""))
+
+    emit(report, as_json, human)
+    if report.errors:
+        raise OperationError(report.errors, report, action="status")
+
+
+def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
+    @cli.command(name=name, help=help_text)
+    @paths_argument
+    @click.option("-f", "--force", is_flag=True,
+                  help="Overwrite files modified locally even when their bytes are in no cache.")
+    @click.option("--link", type=click.Choice(["copy", "reflink", "hardlink", "symlink"]),
+                  default=None, help="How files are placed from the cache (default copy).")
+    @click.option("-n", "--dry-run", is_flag=True, help="Show what would be done.")
+    @jobs_option
+    @timeout_option
+    @quiet_option
+    @json_option
+    def command(paths: Sequence[Path], force: bool, link: str | None, dry_run: bool,
+                jobs: int | None, timeout: float | None, as_json: bool) -> None:
+        run_transfer("download", lambda bar: api.checkout(
+            *paths, force=force, dry_run=dry_run, jobs=jobs, timeout=timeout, link=link,
+            progress=bar), as_json, _checkout_human)
+
+    return command
+
+
+def _checkout_human(r: Any) -> None:
+    verb = "would restore" if r.dry_run else "restored"
+    done = set(r.done)  # a set: thousands of files are checked against it
+    listed = [a for a in r.actions
+              if a.kind in ("create", "replace") and (r.dry_run or a.path in done)]
+    for a in listed if len(listed) <= LIST_LIMIT else []:
+        click.echo(f"{verb} {rel(a.path)}")
+    click.echo(f"{len(r.done) if not r.dry_run else r.count('create') + r.count('replace')}"
+               f" {verb}, {r.count('skip')} up to date")
+
+
+_checkout_command("checkout", """Restore every binary named by pointers or readme frontmatter.
+
+Each file comes from the workspace if already right, else the cache, else each URL of
+its pointer, and lands under its name only after its SHA1 matched. A file modified
+locally whose bytes are in no cache is kept unless --force.
+
+\b
+Example:
+  git clone https://example.org/models.git && cd models && zoo-vcs checkout
+""")
+_checkout_command("download-binary", """Download and verify DIR's weights (the Caffe script's job).
+
+The same as `zoo-vcs checkout DIR`: works in a plain folder holding a Model Zoo readme.
+
+\b
+Example:
+  zoo-vcs download-binary models/bvlc_alexnet
+""")
+
+
+@cli.command()
+@remote_transfer_options
+def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
+         as_json: bool) -> None:
+    """Upload tracked binaries' objects to a storage remote; add their URLs to the pointers.
+
+    Objects the remote already has are not sent again.
+
+    \b
+    Example:
+      zoo-vcs remote add store s3://my-bucket/zoo --default
+      zoo-vcs push && git commit -am "Weights on S3"
+    """
+    def human(r: Any) -> None:
+        click.echo(f"pushed to {r.remote}: {len(r.uploaded)} uploaded, "
+                   f"{len(r.present)} already there")
+        if r.pointers_updated:
+            shown = r.pointers_updated if len(r.pointers_updated) <= LIST_LIMIT else sorted(
+                {p.parent for p in r.pointers_updated})
+            click.echo(f"{len(r.pointers_updated)} pointers gained the remote's URL; commit "
+                       "them: git add " + " ".join(rel(p) for p in shown))
+
+    run_transfer("upload", lambda bar: api.push(*paths, remote=remote, jobs=jobs,
+                                                 timeout=timeout, progress=bar),
+                  as_json, human)
+
+
+@cli.command()
+@remote_transfer_options
+def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: float | None,
+          as_json: bool) -> None:
+    """Download tracked binaries' objects into the cache, leaving the workspace alone.
+
+    \b
+    Example:
+      zoo-vcs fetch -r store
+    """
+    def human(r: Any) -> None:
+        click.echo(f"{len(r.fetched)} fetched, {len(r.present)} already in the cache")
+
+    run_transfer("download", lambda bar: api.fetch(*paths, remote=remote, jobs=jobs,
+                                                    timeout=timeout, progress=bar),
+                  as_json, human)
+
+
+@cli.command()
+@remote_transfer_options
+@click.option("-f", "--force", is_flag=True, help="Overwrite files modified locally.")
+def pull(paths: Sequence[Path], remote: str | None, force: bool, jobs: int | None,
+         timeout: float | None, as_json: bool) -> None:
+    """Fetch, then check out: restore every tracked binary, verified.
+
+    \b
+    Example:
+      git clone https://example.org/models.git && cd models && zoo-vcs pull
+    """
+    run_transfer("download", lambda bar: api.pull(
+        *paths, remote=remote, force=force, jobs=jobs, timeout=timeout, progress=bar),
+        as_json, _checkout_human)
+
+
+@cli.command()
+@paths_argument
+@jobs_option
+@json_option
+def verify(paths: Sequence[Path], jobs: int | None, as_json: bool) -> None:
+    """Re-hash tracked files and their cache objects; exit 1 on any mismatch.
+
+    \b
+    Example:
+      zoo-vcs verify
+    """
+    try:
+        result = api.verify(*paths, jobs=jobs)
+    except OperationError as exc:
+        if exc.result is not None and as_json:
+            emit(exc.result, True, lambda r: None)
+        raise
+
+    def human(r: Any) -> None:
+        click.echo(f"{len(r.files)} files and {len(r.objects_ok)} cache objects verified")
+
+    emit(result, as_json, human)
+
+
+@cli.command()
+@click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed.")
+@json_option
+def gc(dry_run: bool, as_json: bool) -> None:
+    """Remove cache objects that no pointer in this repository references.
+
+    \b
+    Example:
+      zoo-vcs gc --dry-run
+    """
+    result = api.gc(dry_run=dry_run)
+
+    def human(r: Any) -> None:
+        verb = "would remove" if r.dry_run else "removed"
+        click.echo(f"{verb} {len(r.removed)} objects ({r.freed:,} bytes), kept {r.kept}")
+
+    emit(result, as_json, human)
+
+
+for _group in (cli_remote.remote, cli_gist.gist_group, cli_index.index_group,
+               cli_hooks.install_hooks, cli_hooks.uninstall_hooks, cli_hooks.hook,
+               *cli_gist.caffe_aliases.commands.values()):
+    cli.add_command(_group)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the ``zoo-vcs`` console script."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="zoo-vcs",
+                 standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("zoo-vcs: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("zoo-vcs: interrupted", err=True)
+        sys.exit(130)
+    except ZooError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if State.debug:
+            raise
+        click.echo(f"zoo-vcs: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: run again with --debug for a traceback, and report it", err=True)
+        sys.exit(3)
+    sys.exit(0)
+
+
+def _report(exc: ZooError) -> None:
+    if State.debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    errors = exc.errors if isinstance(exc, OperationError) else [exc]
+    shown = errors if len(errors) <= LIST_LIMIT else errors[:LIST_LIMIT]
+    hints: dict[str, None] = {}
+    for err in shown:
+        click.echo(f"zoo-vcs: error: {err}", err=True)
+        if err.hint:
+            hints[err.hint] = None
+    if len(errors) > len(shown):
+        click.echo(f"zoo-vcs: ... and {len(errors) - len(shown)} more errors "
+                   "(--json lists them all)", err=True)
+    for hint in hints:  # once each, not once per failed file
+        click.echo(f"hint: {hint}", err=True)
+    if isinstance(exc, OperationError) and len(errors) > 1:
+        click.echo(f"zoo-vcs: {exc.action} failed: {len(errors)} errors", err=True)

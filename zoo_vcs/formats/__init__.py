@@ -1,0 +1,1 @@
+"""Pure formats: pointer files, readme frontmatter, URLs and safe YAML."""

@@ -1,0 +1,95 @@
+"""Pure: normalise source URLs (Dropbox, GitHub blob, Google Drive) and recognise web pages."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_DROPBOX_HOSTS = ("www.dropbox.com", "dropbox.com")
+_GITHUB_BLOB = re.compile(r"^/([^/]+)/([^/]+)/blob/(.+)$")
+_DRIVE_FILE = re.compile(r"^/file/d/([A-Za-z0-9_-]+)")
+_HTML_START = (b"<!doctype html", b"<html", b"<head", b"<!--", b"<?xml")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def normalize(url: str) -> str:
+    """Turn a share link into a direct download link; other URLs are returned unchanged.
+
+    >>> normalize("https://www.dropbox.com/s/abc/w.caffemodel?dl=0")
+    'https://www.dropbox.com/s/abc/w.caffemodel?dl=1'
+    >>> normalize("https://github.com/u/r/blob/master/m/w.caffemodel?raw=true")
+    'https://raw.githubusercontent.com/u/r/master/m/w.caffemodel'
+    >>> normalize("https://drive.google.com/file/d/0B_x/view?usp=sharing")
+    'https://drive.google.com/uc?export=download&id=0B_x'
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme in ("http", "https") and host in _DROPBOX_HOSTS:
+        # Dropbox serves an HTML preview for dl=0 (and for truncated forms like '?d').
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                 if k not in ("dl", "d", "raw")]
+        query.append(("dl", "1"))
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    if parts.scheme in ("http", "https") and host == "github.com":
+        m = _GITHUB_BLOB.match(parts.path)
+        if m:
+            owner, repo, rest = m.groups()
+            return f"https://raw.githubusercontent.com/{owner}/{repo}/{rest}"
+    if parts.scheme in ("http", "https") and host == "drive.google.com":
+        m = _DRIVE_FILE.match(parts.path)
+        if m:
+            return f"https://drive.google.com/uc?export=download&id={m.group(1)}"
+    return url
+
+
+def is_remote(url: str) -> bool:
+    """True when ``url`` names a network location rather than a local path or ``file://``."""
+    m = _SCHEME.match(url)
+    return bool(m) and not url.startswith("file://")
+
+
+def is_http(url: str) -> bool:
+    """True for ``http://`` and ``https://`` URLs."""
+    return url.startswith(("http://", "https://"))
+
+
+def looks_like_html(first_bytes: bytes, content_type: str | None = None) -> bool:
+    """Whether a response that should be a binary is in fact a web page.
+
+    Decided by the Content-Type and by the first bytes, since many hosts send
+    ``text/html`` error pages with status 200.
+
+    >>> looks_like_html(b"  <!DOCTYPE html><html>")
+    True
+    >>> looks_like_html(b"\\x08\\x01\\x12\\x07CaffeNet")
+    False
+    """
+    if content_type and content_type.split(";")[0].strip().lower() in ("text/html",
+                                                                         "application/xhtml+xml"):
+        return True
+    head = first_bytes[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(_HTML_START)
+
+
+def redact(url: str) -> str:
+    """A URL fit for messages: user info and query secrets (signatures, tokens) removed."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = [(k, "***" if k.lower() in _SECRET_PARAMS else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"),
+                       parts.fragment))
+
+
+_SECRET_PARAMS = {"token", "access_token", "x-amz-signature", "x-amz-credential",
+                  "x-amz-security-token", "signature", "sig", "key"}
+
+
+def object_url(remote_url: str, sha1: str) -> str:
+    """Where object ``sha1`` lives on a remote: ``<remote>/sha1/<2 hex>/<38 hex>``.
+
+    >>> object_url("s3://zoo/objects/", "9116a64c0fbe4459d18f4bb6b56d647b63920377")
+    's3://zoo/objects/sha1/91/16a64c0fbe4459d18f4bb6b56d647b63920377'
+    """
+    return f"{remote_url.rstrip('/')}/sha1/{sha1[:2]}/{sha1[2:]}"

@@ -1,0 +1,1 @@
+"""Gists: the PyGithub adapter, the pure sync planner and the step that applies a plan."""

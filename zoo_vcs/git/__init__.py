@@ -1,0 +1,1 @@
+"""Git access: the only GitPython user; git's errors become ``GitError`` here."""

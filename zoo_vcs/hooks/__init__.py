@@ -1,0 +1,1 @@
+"""Git hooks: the installed scripts and what each hook does when git runs it."""

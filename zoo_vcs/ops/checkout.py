@@ -1,0 +1,166 @@
+"""Restore tracked binaries: plan what each file needs, fetch missing objects, place them.
+
+``plan`` is pure: given each file's state and what the cache holds, it decides
+``skip``, ``create``, ``replace`` or ``conflict`` (a modified file whose bytes are in no
+cache object is a user's work and is kept unless ``force``). ``apply`` then fetches
+what is missing and places every file atomically from the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from zoo_vcs.errors import ConflictError, OperationError, ZooError
+from zoo_vcs.ops.fetch import fetch_entries
+from zoo_vcs.ops.status import FileState, inspect
+from zoo_vcs.repo.config import Remote
+from zoo_vcs.repo.context import Repository
+from zoo_vcs.storage.fileio import clean_stale_temps, place
+from zoo_vcs.transfer.progress import Progress
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["skip", "create", "replace", "conflict", "error"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """What checkout will do to one file, and why."""
+
+    state: FileState
+    kind: Kind
+    reason: str = ""
+
+    @property
+    def path(self) -> Path:
+        """The workspace file."""
+        return self.state.entry.path
+
+
+@dataclass
+class CheckoutResult:
+    """What a checkout did: files written, files already correct, and failures."""
+
+    root: Path
+    actions: list[Action] = field(default_factory=list)
+    done: list[Path] = field(default_factory=list)
+    errors: list[ZooError] = field(default_factory=list)
+    dry_run: bool = False
+
+    def count(self, kind: Kind) -> int:
+        """How many planned actions are of ``kind``."""
+        return sum(1 for a in self.actions if a.kind == kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "root": str(self.root),
+            "dry_run": self.dry_run,
+            "actions": [{"path": str(a.path), "action": a.kind, "reason": a.reason}
+                        for a in self.actions],
+            "written": [str(p) for p in self.done],
+            "errors": [str(e) for e in self.errors],
+        }
+
+
+def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
+         force: bool = False) -> list[Action]:
+    """Decide, without touching disk, what to do with each file.
+
+    >>> plan([], lambda sha1: False)
+    []
+    """
+    actions = []
+    for st in states:
+        entry = st.entry
+        if entry.pointer is None:
+            actions.append(Action(st, "error", entry.problem or "no sha1 to verify against"))
+        elif st.state == "ok":
+            actions.append(Action(st, "skip", "up to date"))
+        elif st.state == "missing":
+            actions.append(Action(st, "create", "missing"))
+        elif force:
+            actions.append(Action(st, "replace", "modified; --force"))
+        elif st.actual is not None and cached(st.actual):
+            actions.append(Action(st, "replace", "an older version, kept in the cache"))
+        else:
+            actions.append(Action(st, "conflict", "modified locally and not in the cache"))
+    return actions
+
+
+def checkout(repo: Repository, paths: Sequence[Path], *, force: bool = False,
+             dry_run: bool = False, remote: str | None = None,
+             progress: Progress | None = None) -> CheckoutResult:
+    """Make every tracked binary under ``paths`` match its pointer.
+
+    Missing objects come from each pointer's URLs, then the remotes (only ``remote``
+    when given).
+
+    Raises
+    ------
+    OperationError
+        Some files could not be restored (each cause in ``errors``); the rest were.
+    """
+    scan = repo.scan(paths)
+    for warning in scan.warnings:
+        log.warning("%s", warning)
+    states = inspect(scan.entries, repo.stats, repo.cache, jobs=repo.config.jobs)
+    result = CheckoutResult(repo.root, plan(states, repo.cache.has, force=force),
+                            dry_run=dry_run)
+    result.errors.extend(scan.errors)
+    for a in result.actions:
+        if a.kind == "error":
+            result.errors.append(ZooError(a.reason))
+    conflicts = [repo.relpath(a.path) for a in result.actions if a.kind == "conflict"]
+    if conflicts:
+        result.errors.append(ConflictError(conflicts))
+    if not dry_run:
+        _apply(repo, result, repo.remotes(remote), progress)
+    repo.save()
+    if result.errors:
+        raise OperationError(result.errors, result, action="checkout")
+    return result
+
+
+def _apply(repo: Repository, result: CheckoutResult, remotes: Sequence[Remote],
+           progress: Progress | None) -> None:
+    todo = [a for a in result.actions if a.kind in ("create", "replace")]
+    if not todo:
+        return
+    by_sha: dict[str, list[Action]] = {}
+    for a in todo:
+        assert a.state.entry.pointer is not None  # plan() turns pointer-less entries into errors
+        by_sha.setdefault(a.state.entry.pointer.sha1, []).append(a)
+    # Temp files of a killed run go, once per folder (not per file: folders can be large).
+    for folder in {a.path.parent for a in todo}:
+        clean_stale_temps(folder)
+    outcome: dict[Path, os.stat_result | ZooError] = {}
+    cache, link = repo.cache, repo.config.link
+
+    def place_object(sha1: str) -> None:
+        # Runs on the fetch worker that got the object, so that writing files overlaps
+        # the other downloads; each path is written by exactly one worker.
+        for action in by_sha[sha1]:
+            path = action.path
+            try:
+                place(cache.path(sha1), path, link)
+                outcome[path] = os.stat(path)
+            except OSError as exc:
+                outcome[path] = ZooError(f"{path}: cannot write: {exc.strerror}")
+
+    fetched = fetch_entries(repo, [a.state.entry for a in todo], remotes, progress=progress,
+                            on_ready=place_object)
+    for action in todo:
+        entry = action.state.entry
+        assert entry.pointer is not None
+        done = outcome.get(action.path) or fetched.failed.get(entry.pointer.sha1)
+        if isinstance(done, os.stat_result):
+            result.done.append(action.path)
+            repo.stats.put(str(action.path), done, entry.pointer.sha1)
+        elif done is not None:
+            result.errors.append(done)

@@ -1,0 +1,1 @@
+"""The repository zoo-vcs acts on: its context (root, config, caches), readmes, entries."""

@@ -1,0 +1,223 @@
+"""Resolve settings once into a frozen ``Config``: flags, ``ZOO_VCS_*``, then ``.zoo/config``.
+
+``.zoo/config`` is committed and holds no secrets; ``.zoo/config.local`` is git-ignored
+and overrides it. Both are INI files in git's style::
+
+    [core]
+    jobs = 8
+    timeout = 60
+    link = copy
+    remote = store
+    [cache]
+    dir = /mnt/fast/zoo-cache
+    ["remote \"store\""]
+    url = s3://my-zoo/objects
+    endpoint_url = https://s3.example.org
+
+Nothing here runs at import time: :func:`resolve` reads the environment when called.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo_vcs.errors import ConfigError
+from zoo_vcs.formats.urls import object_url
+
+CONFIG_DIR = ".zoo"
+CONFIG_FILE = "config"
+LOCAL_CONFIG_FILE = "config.local"
+LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
+_REMOTE_SECTION = re.compile(r'^remote "(?P<name>[^"]+)"$')
+#: Remote options given as strings in INI that fsspec backends expect as booleans/numbers.
+_BOOL_OPTIONS = {"anon", "use_ssl", "requester_pays", "version_aware"}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A storage remote: objects live at ``<url>/sha1/<2 hex>/<38 hex>``.
+
+    ``options`` are fsspec storage options (``endpoint_url``, ``profile``, ``anon``...).
+    """
+
+    name: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def object_url(self, sha1: str) -> str:
+        """Where object ``sha1`` lives on this remote."""
+        return object_url(self.url, sha1)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting a command needs, resolved once."""
+
+    cache_dir: Path
+    jobs: int = 8
+    timeout: float = 60.0
+    retries: int = 4
+    link: str = "copy"
+    #: Also record SHA256 when adding files (same pass, ~1.5x the CPU). SHA1 alone already
+    #: stops any third party from substituting bytes (that needs a second preimage).
+    sha256: bool = False
+    remotes: tuple[Remote, ...] = ()
+    default_remote: str | None = None
+    #: The branch whose pushes publish gists (``[gist] branch``); None: the remote's HEAD
+    #: branch, else ``main``, else ``master``.
+    gist_branch: str | None = None
+
+    def remote(self, name: str | None = None) -> Remote:
+        """The remote called ``name``, or the default one.
+
+        Raises
+        ------
+        ConfigError
+            No such remote, or no default when ``name`` is None.
+        """
+        wanted = name or self.default_remote
+        if wanted is None:
+            if len(self.remotes) == 1:
+                return self.remotes[0]
+            raise ConfigError("no default remote", hint="zoo-vcs remote add NAME URL --default, "
+                              "or name one with -r NAME")
+        for r in self.remotes:
+            if r.name == wanted:
+                return r
+        raise ConfigError(f"no remote named {wanted!r}",
+                          hint="see 'zoo-vcs remote list'")
+
+    def options_for(self, url: str) -> dict[str, Any]:
+        """Storage options for ``url``: those of the remote whose URL is its longest prefix."""
+        best: Remote | None = None
+        for r in self.remotes:
+            base = r.url.rstrip("/") + "/"
+            if url.startswith(base) and (best is None or len(r.url) > len(best.url)):
+                best = r
+        return dict(best.options) if best is not None else {}
+
+
+def read_ini(root: Path | None) -> configparser.ConfigParser:
+    """The merged ``.zoo/config`` and ``.zoo/config.local`` of the repository at ``root``."""
+    parser = configparser.ConfigParser(interpolation=None)
+    if root is None:
+        return parser
+    for name in (CONFIG_FILE, LOCAL_CONFIG_FILE):
+        path = root / CONFIG_DIR / name
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}".splitlines()[0]) from None
+    return parser
+
+
+def _number(value: object, name: str, kind: type[int] | type[float], minimum: float) -> float:
+    try:
+        number = kind(str(value))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {value!r}")
+    return number
+
+
+def resolve(root: Path | None, default_cache: Path, *,
+            flags: Mapping[str, object] | None = None,
+            environ: Mapping[str, str] | None = None) -> Config:
+    """Build the :class:`Config` for a repository.
+
+    Parameters
+    ----------
+    root
+        Repository (or folder) root holding ``.zoo/``; None outside one.
+    default_cache
+        Cache folder used when nothing else names one.
+    flags
+        Command-line values; None entries are "not given".
+    environ
+        Environment to read (defaults to ``os.environ``).
+
+    Raises
+    ------
+    ConfigError
+        A value is malformed.
+    """
+    env = os.environ if environ is None else environ
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    ini = read_ini(root)
+
+    def pick(flag: str, env_name: str, section: str, option: str) -> object:
+        if flag in flags:
+            return flags[flag]
+        if env.get(env_name):
+            return env[env_name]
+        return ini.get(section, option, fallback=None)
+
+    cache = pick("cache_dir", "ZOO_VCS_CACHE_DIR", "cache", "dir")
+    cache_dir = Path(str(cache)).expanduser() if cache else default_cache
+    if root is not None and not cache_dir.is_absolute():
+        cache_dir = root / cache_dir
+    jobs = pick("jobs", "ZOO_VCS_JOBS", "core", "jobs")
+    timeout = pick("timeout", "ZOO_VCS_TIMEOUT", "core", "timeout")
+    retries = pick("retries", "ZOO_VCS_RETRIES", "core", "retries")
+    link = str(pick("link", "ZOO_VCS_LINK", "core", "link") or "copy")
+    sha256 = str(pick("sha256", "ZOO_VCS_SHA256", "core", "sha256") or "false").lower() in (
+        "1", "true", "yes", "on")
+    if link not in LINK_TYPES:
+        raise ConfigError(f"link must be one of {', '.join(LINK_TYPES)}, got {link!r}")
+    remotes = read_remotes(ini)
+    default_remote = str(flags.get("remote") or ini.get("core", "remote", fallback="") or "")
+    return Config(
+        remotes=remotes,
+        default_remote=default_remote or None,
+        cache_dir=cache_dir,
+        jobs=int(_number(jobs, "jobs", int, 1)) if jobs is not None else 8,
+        timeout=float(_number(timeout, "timeout", float, 0.1)) if timeout is not None else 60.0,
+        retries=int(_number(retries, "retries", int, 0)) if retries is not None else 4,
+        link=link,
+        sha256=sha256,
+        gist_branch=ini.get("gist", "branch", fallback="").strip() or None,
+    )
+
+
+def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:
+    """Every ``[remote "NAME"]`` section of a parsed config."""
+    remotes = []
+    for section in ini.sections():
+        m = _REMOTE_SECTION.match(section)
+        if not m:
+            continue
+        values = dict(ini.items(section))
+        url = values.pop("url", None)
+        if not url:
+            raise ConfigError(f"remote {m.group('name')!r} has no url")
+        options: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in _BOOL_OPTIONS:
+                options[key] = value.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                options[key] = value
+        remotes.append(Remote(m.group("name"), url, options))
+    return tuple(remotes)
+
+
+def remote_section(name: str) -> str:
+    """The INI section name of remote ``name``."""
+    return f'remote "{name}"'
+
+
+def default_cache_root(git_common_dir: Path | None,
+                       environ: Mapping[str, str] | None = None) -> Path:
+    """The cache used when ``ZOO_VCS_CACHE_DIR`` is unset (SPEC 2.3)."""
+    if git_common_dir is not None:
+        return git_common_dir / "zoo-vcs" / "cache"
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "zoo-vcs"

@@ -1,0 +1,60 @@
+"""Path safety, in one place: every name that comes from a readme, a pointer, a gist or the
+command line passes one of these gates before it becomes a path on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from zoo_vcs.errors import PathError
+
+
+def confine(base: Path, name: str, *, what: str = "path") -> Path:
+    """Resolve ``name`` (from a readme or a pointer) inside ``base``, or raise ``PathError``.
+
+    Refused: empty names, absolute paths, ``..`` components, anything under ``.git``,
+    NUL bytes, and names whose existing parent folders are symlinks leading outside.
+
+    >>> confine(Path("/m"), "w.caffemodel")
+    PosixPath('/m/w.caffemodel')
+    >>> confine(Path("/m"), "../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    zoo_vcs.errors.PathError: /m: path '../etc/passwd': escapes the model directory ('..')
+    """
+    shown = f"{what} {name!r}"
+    if not name or "\x00" in name or "\\" in name:
+        raise PathError(str(base), f"{shown}: not a valid file name")
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or name.startswith("~"):
+        raise PathError(str(base), f"{shown}: absolute paths are not allowed")
+    if any(part == ".." for part in pure.parts):
+        raise PathError(str(base), f"{shown}: escapes the model directory ('..')")
+    if any(part.lower() == ".git" for part in pure.parts):
+        raise PathError(str(base), f"{shown}: names a file inside .git")
+    target = base.joinpath(*pure.parts)
+    real_base = os.path.realpath(base)
+    real_parent = os.path.realpath(target.parent)
+    if os.path.commonpath([real_base, real_parent]) != real_base:
+        raise PathError(str(base), f"{shown}: leads outside the model directory through a symlink")
+    return target
+
+
+def check_inside(root: Path, path: Path) -> Path:
+    """``path`` made absolute and checked to lie inside ``root`` (a command-line argument)."""
+    full = Path(os.path.abspath(path))
+    try:
+        full.relative_to(root)
+    except ValueError:
+        raise PathError(str(path), f"outside the repository {root}") from None
+    return full
+
+
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` (from a gist) is a plain file name that may be written into a folder.
+
+    >>> [is_plain_name(n) for n in ("readme.md", "../x", ".git", "a/b", "/etc/x", "")]
+    [True, False, False, False, False, False]
+    """
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name \
+        and "\0" not in name and not name.lower().startswith(".git") and name == name.strip()
