@@ -174,7 +174,8 @@ def test_token_is_never_leaked(tmp_path, gist_server, gist_env):
                for q in gist_server.requests)
 
 
-def test_pre_push_publishes_the_pushed_commit_not_the_worktree(tmp_path, gist_server, gist_env):
+def _published(tmp_path: Path, gist_env: dict[str, str]) -> tuple[Path, str]:
+    """A committed model folder with a gist, an origin, a folder store and the hooks."""
     model = _model(tmp_path)
     repo = model.parent
     origin = tmp_path / "origin.git"
@@ -183,10 +184,15 @@ def test_pre_push_publishes_the_pushed_commit_not_the_worktree(tmp_path, gist_se
     assert run_zoo("remote", "add", "store", str(tmp_path / "store"), "-d",
                    cwd=repo).returncode == 0
     assert run_zoo("gist", "push", model, cwd=tmp_path, env=gist_env).returncode == 0
-    gist_id = _gist_id(model)
     assert run_zoo("install-hooks", cwd=repo).returncode == 0
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "model", cwd=repo)
+    return model, _gist_id(model)
+
+
+def test_pre_push_publishes_the_pushed_commit_not_the_worktree(tmp_path, gist_server, gist_env):
+    model, gist_id = _published(tmp_path, gist_env)
+    repo = model.parent
     (model / "deploy.prototxt").write_text('name: "Committed"\n')
     git("commit", "-q", "-am", "new prototxt", cwd=repo)
     (model / "deploy.prototxt").write_text('name: "Uncommitted edit"\n')
@@ -209,18 +215,8 @@ def test_pushing_another_branch_with_main_never_rolls_the_gist_back(tmp_path, gi
                                                                       gist_env):
     """`git push origin main feature`, where only feature changes the published folder:
     the gist keeps main's content; a later push of main with a change updates it."""
-    model = _model(tmp_path)
+    model, gist_id = _published(tmp_path, gist_env)
     repo = model.parent
-    origin = tmp_path / "origin.git"
-    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
-    git("remote", "add", "origin", str(origin), cwd=repo)
-    assert run_zoo("remote", "add", "store", str(tmp_path / "store"), "-d",
-                   cwd=repo).returncode == 0
-    assert run_zoo("gist", "push", model, cwd=tmp_path, env=gist_env).returncode == 0
-    gist_id = _gist_id(model)
-    assert run_zoo("install-hooks", cwd=repo).returncode == 0
-    git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", "model", cwd=repo)
     git("checkout", "-q", "-b", "feature", cwd=repo)
     (model / "deploy.prototxt").write_text('name: "Feature work"\n')
     git("commit", "-q", "-am", "feature prototxt", cwd=repo)

@@ -25,15 +25,8 @@ IsClean = Callable[[Path], bool]
 
 def fetch_model(source: str, dest: Path | None, *, restore: Restore, is_clean: IsClean,
                 timeout: float | None = None) -> Path:
-    """The local path of ``source``'s verified weights (see :func:`zoo_vcs.fetch_model`).
-
-    Raises
-    ------
-    UsageError
-        ``source`` names no model with weights.
-    GistError, OperationError
-        The gist or the weights could not be fetched or verified.
-    """
+    """The local path of ``source``'s verified weights: :func:`zoo_vcs.fetch_model`, with
+    the checkout (``restore``) and the no-network check (``is_clean``) passed in."""
     folder = Path(source)
     if folder.is_dir():
         target = folder
