@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zoo_vcs.cli.app import git_main as git_main
 from zoo_vcs.cli.app import main as main
 
-__all__ = ["main"]
+__all__ = ["git_main", "main"]

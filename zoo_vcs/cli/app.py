@@ -1,8 +1,8 @@
 """The ``zoo-vcs`` command: the group, ``main()``, and the commands on tracked binaries.
 
 Each command parses options, calls one API function and renders the result. Command
-groups live beside this module (``cli_remote``, ``cli_gist``, ``cli_index``, ``cli_hooks``),
-shared options and output in ``cli_output``. ``main()`` is the only place that maps a
+groups live beside this module (``remote``, ``gist``, ``index``, ``hooks``), shared options
+and output in ``output``. ``main()`` is the only place that maps a
 ``ZooError`` to a message and an exit code, installs logging handlers, or prints a traceback
 (``--debug`` / ``ZOO_VCS_DEBUG=1``).
 """
@@ -42,7 +42,7 @@ log = logging.getLogger("zoo_vcs")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="zoo-vcs")
+@click.version_option(__version__)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors.")
 @click.option("-v", "--verbose", count=True, help="More detail (-vv: debug log).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -318,10 +318,15 @@ for _group in (cli_remote.remote, cli_gist.gist_group, cli_index.index_group,
     cli.add_command(_group)
 
 
-def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point of the ``zoo-vcs`` console script."""
+def git_main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the ``git-zoo`` console script: ``git zoo COMMAND`` (git runs it)."""
+    main(argv, prog_name="git zoo")
+
+
+def main(argv: Sequence[str] | None = None, prog_name: str = "zoo-vcs") -> NoReturn:
+    """Entry point of the ``zoo-vcs`` console script; ``prog_name`` is shown in help."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="zoo-vcs",
+        cli.main(args=list(argv) if argv is not None else None, prog_name=prog_name,
                  standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
