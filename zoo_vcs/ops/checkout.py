@@ -20,7 +20,7 @@ from zoo_vcs.ops.fetch import fetch_entries
 from zoo_vcs.ops.status import FileState, inspect
 from zoo_vcs.repo.config import Remote
 from zoo_vcs.repo.context import Repository
-from zoo_vcs.storage.fileio import clean_stale_temps, place
+from zoo_vcs.storage.fileio import TempFiles, clean_stale_temps, place
 from zoo_vcs.transfer.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -141,20 +141,29 @@ def _apply(repo: Repository, result: CheckoutResult, remotes: Sequence[Remote],
         clean_stale_temps(folder)
     outcome: dict[Path, os.stat_result | ZooError] = {}
     cache, link = repo.cache, repo.config.link
+    tees = _tee_files(repo) if link == "copy" else None
 
     def place_object(sha1: str) -> None:
         # Runs on the fetch worker that got the object, so that writing files overlaps
         # the other downloads; each path is written by exactly one worker.
-        for action in by_sha[sha1]:
+        for i, action in enumerate(by_sha[sha1]):
             path = action.path
             try:
-                place(cache.path(sha1), path, link)
+                source = cache.path(sha1)
+                if not (i == 0 and tees is not None and tees.commit(sha1, path, source)):
+                    place(source, path, link)
                 outcome[path] = os.stat(path)
             except OSError as exc:
                 outcome[path] = ZooError(f"{path}: cannot write: {exc.strerror}")
 
-    fetched = fetch_entries(repo, [a.state.entry for a in todo], remotes, progress=progress,
-                            on_ready=place_object)
+    try:
+        fetched = fetch_entries(
+            repo, [a.state.entry for a in todo], remotes, progress=progress,
+            on_ready=place_object,
+            tee=tees.open if tees is not None else None)
+    finally:
+        if tees is not None:
+            tees.discard()
     for action in todo:
         entry = action.state.entry
         assert entry.pointer is not None
@@ -164,3 +173,12 @@ def _apply(repo: Repository, result: CheckoutResult, remotes: Sequence[Remote],
             repo.stats.put(str(action.path), done, entry.pointer.sha1)
         elif done is not None:
             result.errors.append(done)
+
+
+def _tee_files(repo: Repository) -> TempFiles | None:
+    """Where a plain copy of each downloaded object is written alongside the cache's, so
+    that no copy follows the download: the cache's temp folder, when it is on the
+    repository's file system (a rename then puts the file in place)."""
+    repo.cache.clean_tmp()
+    tmp = repo.cache.temp_dir()
+    return TempFiles(tmp) if os.stat(tmp).st_dev == os.stat(repo.root).st_dev else None

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from zoo_vcs.errors import OperationError, ZooError
 from zoo_vcs.repo.config import Remote
@@ -69,13 +69,14 @@ def requests_for(entries: Iterable[Entry], remotes: Sequence[Remote] = ()) -> li
 
 def fetch_entries(repo: Repository, entries: Iterable[Entry], remotes: Sequence[Remote], *,
                   progress: Progress | None = None,
-                  on_ready: Callable[[str], None] | None = None) -> FetchResult:
+                  on_ready: Callable[[str], None] | None = None,
+                  tee: Callable[[str], BinaryIO | None] | None = None) -> FetchResult:
     """Fetch the objects of ``entries`` not yet cached (see ``Engine.fetch``)."""
     from zoo_vcs.transfer.engine import Engine  # fsspec loads only when something moves
 
     engine = Engine(repo.cache, repo.transfer_options(), jobs=repo.config.jobs,
                     progress=progress)
-    done = engine.fetch(requests_for(entries, remotes), on_ready=on_ready)
+    done = engine.fetch(requests_for(entries, remotes), on_ready=on_ready, tee=tee)
     return FetchResult(done.done, done.present, done.failed)
 
 

@@ -69,7 +69,9 @@ class ObjectCache:
                 if len(rest) == 38:
                     yield prefix + rest
 
-    def _tmpdir(self) -> Path:
+    def temp_dir(self) -> Path:
+        """The cache's folder for temp files (named ``<kind>-<pid>-<id>``, cleaned by
+        :meth:`clean_tmp` once their process is gone)."""
         d = self.root / "tmp"
         d.mkdir(parents=True, exist_ok=True)
         return d
@@ -99,7 +101,7 @@ class ObjectCache:
 
     def add_file(self, src: str | os.PathLike[str], *, sha256: bool = False) -> Digests:
         """Hash ``src`` while copying it into the cache, in one pass; returns its digests."""
-        tmp = self._tmpdir() / f"add-{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self.temp_dir() / f"add-{os.getpid()}-{uuid.uuid4().hex}"
         try:
             with open(tmp, "wb") as sink:
                 digests = hash_file(src, sha256=sha256, sink=sink)
@@ -172,7 +174,7 @@ class ObjectCache:
         return size
 
     def clean_tmp(self, older_than: float = 3600.0) -> None:
-        """Drop abandoned temp files of ``add`` (a killed process leaves them)."""
+        """Drop abandoned temp files of ``add`` and checkout (a killed process leaves them)."""
         d = self.root / "tmp"
         if not d.is_dir():
             return

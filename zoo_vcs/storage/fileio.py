@@ -14,8 +14,10 @@ import fcntl
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.zoo-tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
 _FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, bcachefs)
@@ -93,6 +95,62 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class TempFiles:
+    """Temp files that become workspace files once their content is known to be right: a
+    download writes the cache object and its workspace copy at once (thread-safe).
+
+    They live in ``folder`` (the cache's temp folder: a killed run leaves nothing in the
+    model directory) and are renamed into place, so ``folder`` should be on the file
+    system of the targets; where it is not, :meth:`commit` says so and the caller copies.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._open: dict[str, tuple[Path, BinaryIO]] = {}
+        self._lock = threading.Lock()
+
+    def open(self, key: str) -> BinaryIO:
+        """A new temp file known as ``key``."""
+        tmp = self._folder / f"tee-{os.getpid()}-{os.urandom(8).hex()}"
+        f = open(tmp, "xb")  # noqa: SIM115 - closed by commit() or discard()
+        with self._lock:
+            self._open[key] = (tmp, f)
+        return f
+
+    def commit(self, key: str, target: Path, same_as: Path) -> bool:
+        """Rename temp ``key`` to ``target`` if it holds as many bytes as ``same_as`` (the
+        verified object it was written alongside); False (and no temp left) otherwise."""
+        with self._lock:
+            entry = self._open.pop(key, None)
+        if entry is None:
+            return False
+        tmp, f = entry
+        try:
+            f.close()
+            if os.stat(tmp).st_size == os.stat(same_as).st_size:
+                if not os.path.isdir(target.parent):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+                return True
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:  # another file system: the caller copies instead
+                raise
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False  # another process fetched the object: nothing was written here
+
+    def discard(self) -> None:
+        """Close and remove every temp file not committed (its download failed)."""
+        with self._lock:
+            left, self._open = list(self._open.values()), {}
+        for tmp, f in left:
+            with contextlib.suppress(OSError):
+                f.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def place(source: Path, target: Path, link: str = "copy", *, mode: int | None = None) -> str:

@@ -47,7 +47,7 @@ class StreamHasher:
     def __init__(self, *, sha256: bool = False, sink: BinaryIO | None = None) -> None:
         self._sha1 = hashlib.sha1()
         self._sha256 = hashlib.sha256() if sha256 else None
-        self._sink = sink
+        self._sinks: tuple[BinaryIO, ...] = (sink,) if sink is not None else ()
         self._size = 0
         # Threads start only with a second chunk: small files (most of a many-file
         # transfer) are hashed inline, without paying for a pool.
@@ -64,8 +64,7 @@ class StreamHasher:
         jobs: list[object] = [self._sha1.update]
         if self._sha256 is not None:
             jobs.append(self._sha256.update)
-        if self._sink is not None:
-            jobs.append(self._sink.write)
+        jobs.extend(sink.write for sink in self._sinks)
         return jobs
 
     def _submit(self, chunk: bytes | memoryview) -> None:
@@ -74,6 +73,19 @@ class StreamHasher:
                                             thread_name_prefix="zoo-hash")
         for job in self._jobs():
             self._pending.append(self._pool.submit(job, chunk))  # type: ignore[arg-type]
+
+    def set_sinks(self, *sinks: BinaryIO) -> None:
+        """From now on, also write every chunk to each of ``sinks``, each on its own thread
+        (a download writes the cache's partial file and, for a checkout, the workspace
+        copy at once)."""
+        self._wait()
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._run_inline(held)
+        if self._pool is not None and len(sinks) > len(self._sinks):
+            self._pool.shutdown(wait=True)
+            self._pool = None  # a new pool with a thread per job starts with the next chunk
+        self._sinks = sinks
 
     def update(self, chunk: bytes | memoryview) -> None:
         """Hash (and write) ``chunk`` in the background; returns once the previous one is done."""
@@ -115,9 +127,14 @@ class StreamHasher:
         )
 
     def close(self) -> None:
-        """Abandon the hash (on error paths); waits for running work so the sink is quiet."""
+        """Abandon the hash (on error paths): every chunk fed reaches the sinks (a partial
+        download keeps its bytes, to be resumed from), then the sinks are quiet."""
         with contextlib.suppress(Exception):  # the caller is already handling a failure
             self._wait()
+            if self._held is not None:
+                held, self._held = self._held, None
+                for sink in self._sinks:
+                    sink.write(held)
         self._held = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -7,7 +7,7 @@ import email.utils
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from fsspec.callbacks import Callback
 
@@ -98,14 +98,14 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when - (time.time() if now is None else now))
 
 
-def write_chunk(part: BinaryIO, hasher: StreamHasher, chunk: bytes | memoryview, size: int | None,
-           url: str, callback: Callback) -> None:
-    """Hash (in the background), write and count one chunk; more bytes than ``size`` is an error."""
+def write_chunk(hasher: StreamHasher, chunk: bytes | memoryview, size: int | None, url: str,
+                callback: Callback) -> None:
+    """Hash and write one chunk in the background (the hasher's sinks: the partial file, a
+    workspace copy) and count it; more bytes than ``size`` is an error."""
     if size is not None and hasher.size + len(chunk) > size:
         raise IntegrityError(url, expected=f"{size} bytes", actual="more bytes",
                              url=urlmod.redact(url), algorithm="size")
-    hasher.update(chunk)  # hashes in the background while we write and read on
-    part.write(chunk)
+    hasher.update(chunk)  # hashes and writes on worker threads while we read on
     callback.relative_update(len(chunk))
 
 

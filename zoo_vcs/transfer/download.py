@@ -34,11 +34,14 @@ log = logging.getLogger(__name__)
 
 def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
              opts: TransferOptions, callback: Callback = DEFAULT_CALLBACK,
-             path_for_errors: str | None = None, sha256: str | None = None) -> Digests:
+             path_for_errors: str | None = None, sha256: str | None = None,
+             tee: BinaryIO | None = None) -> Digests:
     """Complete ``part`` (an append-mode file, possibly holding a prefix) from ``url``.
 
     Bytes already in ``part`` are kept and the rest is requested with HTTP Range (or a
     seek); transient failures are retried with backoff, resuming where they stopped.
+    ``tee`` (a checkout's temp file in the workspace) ends up holding the same bytes as
+    ``part``, written alongside it, so that no copy follows the download.
 
     Returns
     -------
@@ -60,8 +63,9 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
     while True:
         hasher = StreamHasher(sha256=sha256 is not None)
         try:
-            offset = _rehash_prefix(part, hasher, size)
+            offset = _rehash_prefix(part, hasher, size, tee)
             resumed_from = offset
+            hasher.set_sinks(part, *(() if tee is None else (tee,)))
             _stream_with_retries(source, part, hasher, offset, size, opts, callback)
             digests = hasher.finish()
         except RestartDownload:
@@ -99,8 +103,13 @@ def _truncate(part: BinaryIO) -> None:
     part.seek(0)
 
 
-def _rehash_prefix(part: BinaryIO, hasher: StreamHasher, size: int | None) -> int:
-    """Feed the bytes already downloaded (by an earlier attempt or process) to ``hasher``."""
+def _rehash_prefix(part: BinaryIO, hasher: StreamHasher, size: int | None,
+                   tee: BinaryIO | None) -> int:
+    """Feed the bytes already downloaded (by an earlier attempt or process) to ``hasher``,
+    and make ``tee`` hold them too."""
+    if tee is not None:
+        tee.seek(0)
+        tee.truncate()
     part.flush()
     have = os.fstat(part.fileno()).st_size
     if size is not None and have > size:
@@ -116,6 +125,8 @@ def _rehash_prefix(part: BinaryIO, hasher: StreamHasher, size: int | None) -> in
             if not chunk:
                 break
             hasher.update(chunk)
+            if tee is not None:
+                tee.write(chunk)
             remaining -= len(chunk)
     part.seek(0, os.SEEK_END)
     return have

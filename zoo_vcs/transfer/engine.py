@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from zoo_vcs.errors import ConfigError, IntegrityError, ObjectNotFoundError, TransferError, ZooError
 from zoo_vcs.formats import urls as urlmod
@@ -95,13 +95,17 @@ class Engine:
     # -- sources -> cache --------------------------------------------------------------
 
     def fetch(self, requests: Iterable[ObjectRequest], *,
-              on_ready: Callable[[str], None] | None = None) -> BatchResult:
+              on_ready: Callable[[str], None] | None = None,
+              tee: Callable[[str], BinaryIO | None] | None = None) -> BatchResult:
         """Bring every requested object not yet cached into the cache, verified.
 
         Duplicates (same SHA1) are fetched once. ``on_ready`` is called with each SHA1
         once its object is in the cache (fetched now or already there), on the worker
         that got it: a checkout places files there, so writing them overlaps the other
-        downloads. It must not raise.
+        downloads. It must not raise. ``tee(sha1)`` may return a file that is to hold a
+        copy of the object, written alongside the cache's (a checkout's workspace temp
+        file); it holds the verified bytes when ``on_ready`` runs, unless another
+        process fetched the object meanwhile (then it is empty).
         """
         by_sha: dict[str, ObjectRequest] = {}
         for req in requests:
@@ -122,7 +126,7 @@ class Engine:
 
         def one(req: ObjectRequest) -> ZooError | None:
             try:
-                self._fetch_one(req)
+                self._fetch_one(req, tee(req.sha1) if tee is not None else None)
             except ZooError as exc:
                 return exc
             finally:
@@ -148,7 +152,7 @@ class Engine:
                 result.failed[req.sha1] = error
         return result
 
-    def _fetch_one(self, req: ObjectRequest) -> None:
+    def _fetch_one(self, req: ObjectRequest, tee: BinaryIO | None) -> None:
         reasons: list[str] = []
         callback = ForwardingCallback(self.progress)
         with self.cache.partial(req.sha1) as part:
@@ -158,7 +162,8 @@ class Engine:
                 try:
                     digests = dl.download(url, part, sha1=req.sha1, size=req.size,
                                           opts=self.opts, callback=callback,
-                                          path_for_errors=req.display, sha256=req.sha256)
+                                          path_for_errors=req.display, sha256=req.sha256,
+                                          tee=tee)
                     self.cache.commit_partial(part, digests, req.sha1, url=url)
                     return
                 except IntegrityError as exc:

@@ -102,7 +102,7 @@ def stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | None
                 first = False
             if not chunk:
                 break
-            write_chunk(part, hasher, chunk, size, url, callback)
+            write_chunk(hasher, chunk, size, url, callback)
         if size is not None and hasher.size < size:
             raise TransferError(urlmod.redact(url),
                                 f"connection closed after {hasher.size} of {size} bytes",

@@ -98,13 +98,13 @@ def stream_store(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferO
             # more than expected is asked for, so that a larger object is caught.
             data = memoryview(fs.cat_file(path, start=0, end=size + 1))  # views, no copies
             for i in range(0, len(data), NET_CHUNK):
-                write_chunk(part, hasher, data[i:i + NET_CHUNK], size, url, callback)
+                write_chunk(hasher, data[i:i + NET_CHUNK], size, url, callback)
             return
         with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
             if hasher.size:
                 src.seek(hasher.size)
             while chunk := src.read(CHUNK_SIZE):
-                write_chunk(part, hasher, chunk, None, url, callback)
+                write_chunk(hasher, chunk, None, url, callback)
     except ZooError:
         raise
     except Exception as exc:
