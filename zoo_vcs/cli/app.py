@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import click
 
@@ -37,6 +37,15 @@ from zoo_vcs.cli.output import (
     timeout_option,
 )
 from zoo_vcs.errors import OperationError, ZooError
+
+if TYPE_CHECKING:
+    from zoo_vcs.ops.add import AddResult
+    from zoo_vcs.ops.checkout import CheckoutResult
+    from zoo_vcs.ops.fetch import FetchResult
+    from zoo_vcs.ops.gc import GcResult
+    from zoo_vcs.ops.push import PushResult
+    from zoo_vcs.ops.status import StatusReport
+    from zoo_vcs.ops.verify import VerifyResult
 
 log = logging.getLogger("zoo_vcs")
 
@@ -106,7 +115,7 @@ def add(files: Sequence[Path], urls: Sequence[str], sha256: bool, jobs: int | No
     """
     result = api.add(*files, urls=urls, sha256=sha256, jobs=jobs)
 
-    def human(r: Any) -> None:
+    def human(r: AddResult) -> None:
         many = len(r.added) > LIST_LIMIT
         for a in [] if many else r.added:
             size = f"{a.pointer.size:,} bytes"
@@ -139,7 +148,7 @@ def status(paths: Sequence[Path], as_json: bool, show_all: bool) -> None:
     """
     report = api.status(*paths)
 
-    def human(r: Any) -> None:
+    def human(r: StatusReport) -> None:
         counts: dict[str, int] = {}
         for f in r.files:
             counts[f.state] = counts.get(f.state, 0) + 1
@@ -177,7 +186,7 @@ def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
     return command
 
 
-def _checkout_human(r: Any) -> None:
+def _checkout_human(r: CheckoutResult) -> None:
     verb = "would restore" if r.dry_run else "restored"
     done = set(r.done)  # a set: thousands of files are checked against it
     listed = [a for a in r.actions
@@ -221,7 +230,7 @@ def push(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: f
       zoo-vcs remote add store s3://my-bucket/zoo --default
       zoo-vcs push && git commit -am "Weights on S3"
     """
-    def human(r: Any) -> None:
+    def human(r: PushResult) -> None:
         click.echo(f"pushed to {r.remote}: {len(r.uploaded)} uploaded, "
                    f"{len(r.present)} already there")
         if r.pointers_updated:
@@ -245,7 +254,7 @@ def fetch(paths: Sequence[Path], remote: str | None, jobs: int | None, timeout: 
     Example:
       zoo-vcs fetch -r store
     """
-    def human(r: Any) -> None:
+    def human(r: FetchResult) -> None:
         click.echo(f"{len(r.fetched)} fetched, {len(r.present)} already in the cache")
 
     run_transfer("download", lambda bar: api.fetch(*paths, remote=remote, jobs=jobs,
@@ -284,10 +293,10 @@ def verify(paths: Sequence[Path], jobs: int | None, as_json: bool) -> None:
         result = api.verify(*paths, jobs=jobs)
     except OperationError as exc:
         if exc.result is not None and as_json:
-            emit(exc.result, True, lambda r: None)
+            emit(cast("VerifyResult", exc.result), True, lambda r: None)
         raise
 
-    def human(r: Any) -> None:
+    def human(r: VerifyResult) -> None:
         click.echo(f"{len(r.files)} files and {len(r.objects_ok)} cache objects verified")
 
     emit(result, as_json, human)
@@ -305,7 +314,7 @@ def gc(dry_run: bool, as_json: bool) -> None:
     """
     result = api.gc(dry_run=dry_run)
 
-    def human(r: Any) -> None:
+    def human(r: GcResult) -> None:
         verb = "would remove" if r.dry_run else "removed"
         click.echo(f"{verb} {len(r.removed)} objects ({r.freed:,} bytes), kept {r.kept}")
 

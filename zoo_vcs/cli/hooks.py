@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from zoo_vcs import api
 from zoo_vcs.cli.output import emit, json_option
+
+if TYPE_CHECKING:
+    from zoo_vcs.hooks.scripts import HookPlan
 
 
 @click.command("install-hooks")
@@ -29,7 +32,7 @@ def install_hooks(force: bool, dry_run: bool, as_json: bool) -> None:
     """
     plan = api.install_hooks(force=force, dry_run=dry_run)
 
-    def human(p: Any) -> None:
+    def human(p: HookPlan) -> None:
         for name, action in p.actions:
             click.echo(f"{'would ' if dry_run else ''}{action:<8} {p.hooks_dir / name}")
 
@@ -47,7 +50,7 @@ def uninstall_hooks(as_json: bool) -> None:
     """
     plan = api.uninstall_hooks()
 
-    def human(p: Any) -> None:
+    def human(p: HookPlan) -> None:
         for name, action in p.actions:
             click.echo(f"{action:<8} {p.hooks_dir / name}")
 

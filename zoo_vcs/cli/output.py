@@ -12,11 +12,14 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import click
 
 from zoo_vcs.errors import OperationError
+
+if TYPE_CHECKING:
+    from zoo_vcs.cli.progress import BarCallback
 
 jobs_option = click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
                      help="Parallel transfers/hashes (default 8).")
@@ -49,22 +52,33 @@ class State:
     debug = False
 
 
-def emit(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+class Reportable(Protocol):
+    """A command's result: rendered by a human formatter, or as JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+
+
+R = TypeVar("R", bound=Reportable)
+
+
+def emit(result: R, as_json: bool, human: Callable[[R], None]) -> None:
+    """Print ``result`` as JSON or through ``human``."""
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         human(result)
 
 
-def run_transfer(label: str, call: Callable[[Any], Any], as_json: bool,
-                  human: Callable[[Any], None]) -> None:
+def run_transfer(label: str, call: Callable[[BarCallback | None], R], as_json: bool,
+                 human: Callable[[R], None]) -> None:
     """Run a transfer with a progress bar; show what was done even when some files failed."""
     bar = progress_bar(label)
     try:
         result = call(bar)
     except OperationError as exc:
-        if exc.result is not None:
-            emit(exc.result, as_json, human)
+        if exc.result is not None:  # the partial result of the same operation
+            emit(cast(R, exc.result), as_json, human)
         raise
     finally:
         if bar is not None:
@@ -72,7 +86,8 @@ def run_transfer(label: str, call: Callable[[Any], Any], as_json: bool,
     emit(result, as_json, human)
 
 
-def progress_bar(description: str) -> Any:
+def progress_bar(description: str) -> BarCallback | None:
+    """A progress bar on a terminal, unless ``-q``."""
     from zoo_vcs.cli.progress import bar_or_none
 
     return bar_or_none(description, quiet=State.quiet)
