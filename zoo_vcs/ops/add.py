@@ -121,7 +121,7 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     touched: dict[Path, None] = {}
     # Pointers, .gitignore files and readmes are read, changed and written back: two adds
     # at once in one repository must not lose each other's lines.
-    with locked(repo.state_dir / "add.lock"):
+    with locked(repo.state_dir / "add.lock", shared=repo.config.cache_shared):
         readmes = _Readmes(repo.root)
         for full, d in zip(files, digests, strict=True):
             added = _track(full, d, urls, readmes)
