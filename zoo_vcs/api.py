@@ -158,12 +158,25 @@ def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = Non
     return run(repo, resolved)
 
 
-def gc(path: PathLike | None = None, *, dry_run: bool = False) -> GcResult:
-    """Drop cache objects that no pointer in the repository references."""
+def gc(path: PathLike | None = None, *, dry_run: bool = False,
+       workspace_only: bool = False) -> GcResult:
+    """Drop cache objects that nothing needs: no pointer or readme entry in the workspace,
+    the index, any commit reachable from a local branch, a tag, HEAD or the stash, of this
+    repository or any other one sharing the cache.
+
+    ``workspace_only`` keeps only the workspace's objects and removes another one only
+    when the default remote or one of its pointers' URLs is seen to hold it.
+
+    Raises
+    ------
+    OperationError
+        A pointer or readme cannot be read, or a repository sharing the cache cannot be
+        read: nothing is removed.
+    """
     from zoo_vcs.ops.gc import gc as run
 
     repo, _ = _open([path] if path is not None else [])
-    return run(repo, dry_run=dry_run)
+    return run(repo, dry_run=dry_run, workspace_only=workspace_only)
 
 
 def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:

@@ -295,19 +295,34 @@ def verify(paths: Sequence[Path], jobs: int | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("-w", "--workspace-only", is_flag=True,
+              help="Keep only the workspace's objects; remove another only when the default "
+                   "remote or one of its pointer's URLs holds it.")
 @json_option
-def gc(dry_run: bool, as_json: bool) -> None:
-    """Remove cache objects that no pointer in this repository references.
+def gc(dry_run: bool, workspace_only: bool, as_json: bool) -> None:
+    """Remove cache objects that nothing needs.
+
+    Kept: every object a pointer or readme names in the workspace, the index, or a commit
+    reachable from a branch, a tag, HEAD or the stash -- of every repository that shares
+    the cache. With --workspace-only, other objects go once another copy is confirmed.
 
     \b
     Example:
       zoo-vcs gc --dry-run
+      zoo-vcs gc --workspace-only
     """
-    result = api.gc(dry_run=dry_run)
+    result = api.gc(dry_run=dry_run, workspace_only=workspace_only)
 
     def human(r: Any) -> None:
+        for w in r.warnings[:LIST_LIMIT]:
+            click.echo(f"warning: {w}", err=True)
         verb = "would remove" if r.dry_run else "removed"
         click.echo(f"{verb} {len(r.removed)} objects ({r.freed:,} bytes), kept {r.kept}")
+        if r.held_nowhere:
+            click.echo(f"kept {len(r.held_nowhere)} objects held nowhere else:")
+            for sha1, why in list(r.held_nowhere.items())[:LIST_LIMIT]:
+                name = r.names.get(sha1)
+                click.echo(f"  {sha1[:12]}  {name + ': ' if name else ''}{why}")
 
     emit(result, as_json, human)
 
