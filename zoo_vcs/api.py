@@ -141,12 +141,25 @@ def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
     return run(repo, resolved, remote=remote, progress=progress)
 
 
-def status(*paths: PathLike, cwd: PathLike | None = None) -> StatusReport:
-    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``."""
+def status(*paths: PathLike, remote: bool | str = False, cwd: PathLike | None = None
+           ) -> StatusReport:
+    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``.
+
+    ``remote`` (True: the default remote, or a remote's name) also checks whether that
+    remote holds each binary's object (``FileState.remote``: ``present`` or ``missing``),
+    by one listing or a size request each, never a download; ``report.failures()`` then
+    names each binary the remote lacks.
+
+    Raises
+    ------
+    ConfigError
+        No such remote, or no default remote.
+    """
     from zoo_vcs.ops.status import status as run
 
     repo, resolved = _open(paths, None, cwd)
-    return run(repo, resolved)
+    return run(repo, resolved, check_remote=bool(remote),
+               remote=remote if isinstance(remote, str) else None)
 
 
 def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
