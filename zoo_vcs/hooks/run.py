@@ -3,7 +3,8 @@
 - ``pre-push``: for the commits being pushed, upload every object their pointers name to
   the default remote; from the publishing branch only, publish each changed model
   directory that has a ``gist_id`` to its gist, as committed (never the working tree).
-  Any failure stops the push.
+  Any failure stops the push, and so does a pointer whose object is in no local cache,
+  not on the remote and not at any URL of the pointer (a clone could not get it).
 - ``post-checkout`` / ``post-merge``: restore binaries; failures are warnings.
 - ``pre-commit``: refuse to commit a binary that a pointer tracks.
 """
