@@ -134,9 +134,6 @@ EXPECTED: dict[str, tuple[str, str | None, list[dict[str, object]], list[str]]] 
         name='Net from the talk: "Colons Everywhere"', caffemodel="colons.caffemodel",
         sha1="2222333344445555666677778888999900001111", line=2)],
         ["line 2: invalid YAML (mapping values are not allowed", "read as plain 'key: value'"]),
-    "strict_python_tag.md": ("lenient", None, [dict(
-        name="Tagged Net", sha1="3333444455556666777788889999000011112222")],
-        ["line 3: invalid YAML (could not determine a constructor for the tag"]),
     "strict_tabs.md": ("lenient", None, [dict(
         name="Tabbed Net", caffemodel="tabbed.caffemodel")], ["line 3: invalid YAML"]),
     "strict_numeric_values.md": ("frontmatter", "12345678901234567890", [dict(
@@ -156,8 +153,57 @@ EXPECTED: dict[str, tuple[str, str | None, list[dict[str, object]], list[str]]] 
 }
 
 
+# Hostile readmes (SPEC 4, Legacy readmes): errors naming the line, never read leniently.
+HOSTILE: dict[str, tuple[int, str]] = {
+    "hostile_python_tag.md": (3, "YAML tag '!!python/object/apply:os.system' is not allowed"),
+    "hostile_tag_in_invalid_yaml.md": (4, "YAML tag '!!python/object/apply:os.system'"),
+    "hostile_alias_bomb.md": (10, "an alias bomb"),
+    "hostile_conflict_markers.md": (4, "merge-conflict marker '<<<<<<<'"),
+}
+
+
 def test_every_fixture_has_expectations() -> None:
-    assert sorted(p.name for p in DATA.glob("*.md")) == sorted(EXPECTED)
+    assert sorted(p.name for p in DATA.glob("*.md")) == sorted([*EXPECTED, *HOSTILE])
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_fixture_is_an_error_naming_the_line(name: str) -> None:
+    line, fragment = HOSTILE[name]
+    with pytest.raises(FrontmatterError) as info:
+        parse(fixture(name), path=name)
+    assert info.value.line == line
+    assert str(info.value).startswith(f"{name}:{line}: ")
+    assert fragment in str(info.value)
+    assert "nothing was read" in str(info.value)
+
+
+@pytest.mark.parametrize("text", [
+    "## Information\nname: Net\n<<<<<<< HEAD\nsha1: " + SHA_A + "\n=======\nsha1: " + SHA_B
+    + "\n>>>>>>> other\n",
+    "# Net\n\nname: Net\nsha1: " + SHA_A + "\n>>>>>>>\n",
+    "---\nname: Net\nsha1: " + SHA_A + "\n=======\n---\n",
+    "---\nname: Net\nlicense: &x [*x]\n---\n",
+    "## Information\nname: !!python/name:os.system ''\n",
+    "---\nname: Net\nlicense: !local thing\n---\n",
+], ids=["lenient-conflict", "closing-marker-only", "separator-in-block", "recursive-alias",
+        "lenient-tag", "local-tag"])
+def test_more_hostile_readmes_are_errors(text: str) -> None:
+    with pytest.raises(FrontmatterError, match="nothing was read"):
+        parse(text)
+
+
+def test_setext_heading_and_shared_values_are_not_hostile() -> None:
+    # '=======' under a markdown heading is no conflict marker, a few aliases no bomb.
+    readme = parse(f"---\nname: Net\nsha1: {SHA_A}\nsizes: &s [1, 2]\nagain: *s\n---\n\n"
+                   "Usage\n=======\n\nRun it.\n")
+    assert readme.models[0].sha1 == SHA_A
+    assert readme.fields["again"] == [1, 2]
+    # Tags the resolver itself gives plain scalars: a merge key, a lone '=' (still a quirk).
+    merged = parse(f"---\nname: Net\nbase: &b {{license: x}}\nm:\n  <<: *b\n  sha1: {SHA_A}\n---\n")
+    assert merged.fields["m"] == {"license": "x", "sha1": SHA_A}
+    quirk = parse(f"---\nname: Net\nsha1: {SHA_A}\nlicense: =\n---\n")
+    assert quirk.form == "lenient"
+    assert "invalid YAML" in str(quirk.problems[0])
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

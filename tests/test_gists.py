@@ -267,3 +267,26 @@ def test_gist_status_prints_the_plan_push_applies(tmp_path, gist_server, gist_en
                                                "net.caffemodel.zoo"}
     r = run_zoo("gist", "status", model, cwd=tmp_path, env=gist_env)
     assert f"in sync with gist {gist_id}" in r.stdout
+
+
+@pytest.mark.parametrize("command", ["gist push", "upload-gist"])
+@pytest.mark.parametrize("existing", [False, True], ids=["create", "update"])
+def test_gist_write_without_any_token_names_every_place_and_sends_nothing(
+        tmp_path, gist_server, command, existing):
+    """No GITHUB_TOKEN, no GH_TOKEN, no credential helper: the error says where a token was
+    looked for, before any request reaches the API or the gist's git remote."""
+    model = _model(tmp_path)
+    if existing:
+        gist_id = gist_server.create({"readme.md": "old\n"})
+        readme = model / "readme.md"
+        readme.write_text(readme.read_text().replace("---\n", f"---\ngist_id: {gist_id}\n", 1))
+    gist_server.requests.clear()
+    r = run_zoo(*command.split(), model, cwd=tmp_path,
+                env={"ZOO_VCS_GITHUB_API": gist_server.api_url})
+    assert r.returncode == 1, r.output
+    assert "Traceback" not in r.stderr
+    for place in ("GITHUB_TOKEN", "GH_TOKEN", "git credential fill", "credential helper"):
+        assert place in r.stderr, place
+    host = gist_server.api_url.split("/")[2]
+    assert f"knows none for {host}" in r.stderr
+    assert gist_server.requests == [], "no request before the token check"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, make_weights, run_zoo
+from tests.servers import http as faults
 from zoo_vcs.hooks import scripts as hooks
 
 REPO_HOOKS = Path(__file__).resolve().parents[1] / "hooks"
@@ -77,6 +78,89 @@ def test_pre_push_refuses_when_object_is_nowhere(project, tmp_path):
     assert git("ls-remote", str(origin), cwd=tmp_path).strip() == "", "remote ref unchanged"
     r = git_may_fail("push", "origin", "main", cwd=repo, env={"ZOO_VCS_SKIP_HOOKS": "1"})
     assert r.returncode == 0
+
+
+def _drop_from_cache(repo: Path, data: bytes) -> None:
+    obj = _obj(repo / ".git" / "zoo-vcs" / "cache", data)
+    obj.chmod(0o644)
+    obj.unlink()
+
+
+def test_pre_push_refuses_an_earlier_commit_whose_object_is_nowhere(project):
+    """Pushing v1..v3 where v2's bytes are in no cache, not in the workspace (which holds
+    v3) and not on the remote: refused, naming the file; the remote ref is not updated."""
+    repo, origin, store, data = project
+    weights = repo / "m" / "net.caffemodel"
+    data2 = make_weights(weights, 60_000, seed=2)
+    assert run_zoo("add", "m/net.caffemodel", cwd=repo).returncode == 0
+    git("commit", "-q", "-am", "v2", cwd=repo)
+    data3 = make_weights(weights, 70_000, seed=3)
+    assert run_zoo("add", "m/net.caffemodel", cwd=repo).returncode == 0
+    git("commit", "-q", "-am", "v3", cwd=repo)
+    _drop_from_cache(repo, data2)
+    r = git_may_fail("push", "origin", "main", cwd=repo)
+    assert r.returncode != 0
+    assert "push refused" in r.stderr
+    assert "m/net.caffemodel" in r.stderr
+    assert hashlib.sha1(data2).hexdigest()[:12] in r.stderr
+    assert "not on remote 'store'" in r.stderr
+    assert git("ls-remote", str(origin), cwd=repo).strip() == "", "remote ref unchanged"
+    assert not _obj(store, data2).exists()
+
+    # Its bytes back in the workspace, the same push goes through and uploads them.
+    weights.write_bytes(data2)
+    r = git_may_fail("push", "origin", "main", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    for d in (data, data2, data3):
+        assert _obj(store, d).read_bytes() == d
+    assert git("rev-parse", "main", cwd=repo).strip() in git("ls-remote", str(origin), cwd=repo)
+
+
+def test_pre_push_accepts_an_object_the_remote_already_holds(project, tmp_path):
+    """A clone that never fetched the weights renames their pointer and pushes: the object
+    is on the remote, so nothing needs uploading (this used to fail: not in the cache)."""
+    repo, origin, store, data = project
+    git("push", "-q", "origin", "main", cwd=repo)
+    assert _obj(store, data).exists()
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(origin), str(clone), cwd=tmp_path)
+    assert run_zoo("install-hooks", cwd=clone).returncode == 0
+    assert not (clone / "m" / "net.caffemodel").exists()
+    git("mv", "m/net.caffemodel.zoo", "m/renamed.caffemodel.zoo", cwd=clone)
+    git("commit", "-q", "-m", "rename", cwd=clone)
+    r = git_may_fail("push", "origin", "main", cwd=clone)
+    assert r.returncode == 0, r.stderr
+    assert "0 binaries uploaded, 1 already on the remote" in r.stderr
+    assert git("rev-parse", "main", cwd=clone).strip() in git("ls-remote", str(origin), cwd=clone)
+
+
+def test_pre_push_accepts_an_object_held_at_its_pointer_url(tmp_path, http_server):
+    """No storage remote, bytes in no cache, but the pointer's URL serves them (a size
+    check, no download): a clone can get them, so the push goes through."""
+    origin = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    repo = tmp_path / "work"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    data = make_weights(repo / "w.caffemodel", 30_000, seed=4)
+    url = http_server.add("/w.caffemodel", data)
+    assert run_zoo("add", "--url", url, "w.caffemodel", cwd=repo).returncode == 0
+    assert run_zoo("install-hooks", cwd=repo).returncode == 0
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "v1", cwd=repo)
+    _drop_from_cache(repo, data)
+    (repo / "w.caffemodel").unlink()
+    r = git_may_fail("push", str(origin), "main", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert "1 binaries are not on the remote but at their pointers' URLs" in r.stderr
+    assert http_server.bytes_sent("/w.caffemodel") <= 512
+    http_server.always("/w.caffemodel", faults.status(404))  # the URL is gone now
+    git("mv", "w.caffemodel.zoo", "v.caffemodel.zoo", cwd=repo)
+    git("commit", "-q", "-m", "rename", cwd=repo)
+    r = git_may_fail("push", str(origin), "main", cwd=repo)
+    assert r.returncode != 0
+    assert "push refused" in r.stderr
+    assert "no storage remote" in r.stderr
 
 
 def test_deleting_a_branch_publishes_nothing(project):

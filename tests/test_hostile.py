@@ -424,6 +424,45 @@ def test_alias_bomb_in_readme_and_pointer_is_not_expanded(tmp_path):
     assert (model / "w.caffemodel").read_bytes() == data
 
 
+HOSTILE_READMES = {
+    # name: (frontmatter lines after the known keys, the line named, words of the message)
+    "python-tag": ("caffe_commit: !!python/object/apply:os.system [\"touch {marker}\"]\n",
+                   6, "YAML tag '!!python/object/apply:os.system' is not allowed"),
+    "tag-past-a-syntax-error": ("\tbad: indent\nlicense: !!python/name:os.system ''\n", 7,
+                                "YAML tag '!!python/name:os.system'"),
+    "alias-bomb": (_bomb(), 11, "alias bomb"),
+    "conflict-markers": ("<<<<<<< HEAD\nlicense: mine\n=======\nlicense: theirs\n"
+                         ">>>>>>> other\n", 6, "merge-conflict marker '<<<<<<<'"),
+}
+
+
+@pytest.mark.parametrize("command", ["checkout", "download-binary", "status", "add"])
+@pytest.mark.parametrize("kind", list(HOSTILE_READMES))
+def test_hostile_readme_is_an_error_naming_the_line(tmp_path, http_server, kind, command):
+    """A tag, an alias bomb or an unresolved merge in a readme: exit 1 with the file and
+    line, no request to the weights' URL, nothing written."""
+    repo, model = _repo(tmp_path)
+    marker = tmp_path / "PWNED"
+    data, sha1 = _data(3)
+    url = http_server.add("/w/net.caffemodel", data)
+    extra, line, words = HOSTILE_READMES[kind]
+    (model / "readme.md").write_text(
+        f"---\nname: Hostile\ncaffemodel: net.caffemodel\ncaffemodel_url: {url}\n"
+        f"sha1: {sha1}\n" + extra.format(marker=marker) + "---\n\n# Hostile\n")
+    if command == "add":
+        (model / "net.caffemodel").write_bytes(data)
+    before = _snapshot(tmp_path)
+    args = {"download-binary": ["download-binary", "m"], "add": ["add", "m/net.caffemodel"]}
+    r = _run_limited(args.get(command, [command]), repo)
+    _no_crash(r)
+    assert r.returncode == 1, r.output
+    assert f"readme.md:{line}: " in r.stderr, r.stderr
+    assert words in r.stderr, r.stderr
+    assert http_server.requests == [], "nothing was downloaded"
+    assert _snapshot(tmp_path) == before, "no file was written"
+    assert not marker.exists()
+
+
 def test_pointer_with_shared_unknown_values_survives_a_rewrite(tmp_path):
     repo, model = _repo(tmp_path)
     data = make_weights(model / "w.bin", 3000)

@@ -141,12 +141,25 @@ def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
     return run(repo, resolved, remote=remote, progress=progress)
 
 
-def status(*paths: PathLike, cwd: PathLike | None = None) -> StatusReport:
-    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``."""
+def status(*paths: PathLike, remote: bool | str = False, cwd: PathLike | None = None
+           ) -> StatusReport:
+    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``.
+
+    ``remote`` (True: the default remote, or a remote's name) also checks whether that
+    remote holds each binary's object (``FileState.remote``: ``present`` or ``missing``),
+    by one listing or a size request each, never a download; ``report.failures()`` then
+    names each binary the remote lacks.
+
+    Raises
+    ------
+    ConfigError
+        No such remote, or no default remote.
+    """
     from zoo_vcs.ops.status import status as run
 
     repo, resolved = _open(paths, None, cwd)
-    return run(repo, resolved)
+    return run(repo, resolved, check_remote=bool(remote),
+               remote=remote if isinstance(remote, str) else None)
 
 
 def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
@@ -158,12 +171,25 @@ def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = Non
     return run(repo, resolved)
 
 
-def gc(path: PathLike | None = None, *, dry_run: bool = False) -> GcResult:
-    """Drop cache objects that no pointer in the repository references."""
+def gc(path: PathLike | None = None, *, dry_run: bool = False,
+       workspace_only: bool = False) -> GcResult:
+    """Drop cache objects that nothing needs: no pointer or readme entry in the workspace,
+    the index, any commit reachable from a local branch, a tag, HEAD or the stash, of this
+    repository or any other one sharing the cache.
+
+    ``workspace_only`` keeps only the workspace's objects and removes another one only
+    when the default remote or one of its pointers' URLs is seen to hold it.
+
+    Raises
+    ------
+    OperationError
+        A pointer or readme cannot be read, or a repository sharing the cache cannot be
+        read: nothing is removed.
+    """
     from zoo_vcs.ops.gc import gc as run
 
     repo, _ = _open([path] if path is not None else [])
-    return run(repo, dry_run=dry_run)
+    return run(repo, dry_run=dry_run, workspace_only=workspace_only)
 
 
 def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:

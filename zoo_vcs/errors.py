@@ -46,6 +46,11 @@ class FrontmatterError(ZooError, ValueError):
         super().__init__(f"{where}: {message}", hint=hint)
 
 
+class UnsafeReadmeError(FrontmatterError):
+    """A readme that must not be read at all, even tolerantly: a YAML tag a safe loader
+    refuses, an alias bomb, or an unresolved merge (conflict markers)."""
+
+
 class PointerError(ZooError, ValueError):
     """A pointer file is malformed or names an unusable location."""
 

@@ -138,31 +138,48 @@ def add(files: Sequence[Path], urls: Sequence[str], sha256: bool, jobs: int | No
 @paths_argument
 @json_option
 @click.option("-a", "--all", "show_all", is_flag=True, help="List files that are ok, too.")
-def status(paths: Sequence[Path], as_json: bool, show_all: bool) -> None:
+@click.option("--remote", "check_remote", is_flag=True,
+              help="Also check that the remote holds each binary's object (exit 1 if not).")
+@click.option("-r", "remote", default=None, metavar="NAME",
+              help="The remote --remote checks (default: the default remote).")
+def status(paths: Sequence[Path], as_json: bool, show_all: bool, check_remote: bool,
+           remote: str | None) -> None:
     """Show each tracked binary: ok, missing, modified or unverified.
+
+    With --remote, also whether the storage remote holds its object (one listing, no
+    download); exit 1 when any is missing, so CI can refuse weights a clone could not get.
 
     \b
     Example:
       zoo-vcs status
       zoo-vcs status --json models/alexnet
+      zoo-vcs status --remote -r store
     """
-    report = api.status(*paths)
+    report = api.status(*paths, remote=remote or check_remote)
 
     def human(r: StatusReport) -> None:
         counts: dict[str, int] = {}
+        on_remote: dict[str, int] = {}
         for f in r.files:
             counts[f.state] = counts.get(f.state, 0) + 1
-            if show_all or f.state != "ok":
+            if f.remote is not None:
+                on_remote[f.remote] = on_remote.get(f.remote, 0) + 1
+            if show_all or f.state != "ok" or f.remote == "missing":
                 extra = "" if f.cached or f.state == "ok" else "  (not in cache)"
-                click.echo(f"{f.state:<11} {rel(f.entry.path)}{extra}")
+                where = f"  remote: {f.remote}" if f.remote is not None else ""
+                click.echo(f"{f.state:<11} {rel(f.entry.path)}{extra}{where}")
         for w in r.warnings:
             click.echo(f"warning: {w}", err=True)
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        if r.remote is not None:
+            summary += f"; remote {r.remote!r}: " + ", ".join(
+                f"{on_remote.get(s, 0)} {s}" for s in ("present", "missing"))
         click.echo(f"{len(r.files)} tracked binaries" + (f": {summary}" if summary else ""))
 
     emit(report, as_json, human)
-    if report.errors:
-        raise OperationError(report.errors, report, action="status")
+    failures = report.failures()
+    if failures:
+        raise OperationError(failures, report, action="status")
 
 
 def _checkout_command(name: str, help_text: str) -> Callable[..., None]:
@@ -304,19 +321,34 @@ def verify(paths: Sequence[Path], jobs: int | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("-w", "--workspace-only", is_flag=True,
+              help="Keep only the workspace's objects; remove another only when the default "
+                   "remote or one of its pointer's URLs holds it.")
 @json_option
-def gc(dry_run: bool, as_json: bool) -> None:
-    """Remove cache objects that no pointer in this repository references.
+def gc(dry_run: bool, workspace_only: bool, as_json: bool) -> None:
+    """Remove cache objects that nothing needs.
+
+    Kept: every object a pointer or readme names in the workspace, the index, or a commit
+    reachable from a branch, a tag, HEAD or the stash -- of every repository that shares
+    the cache. With --workspace-only, other objects go once another copy is confirmed.
 
     \b
     Example:
       zoo-vcs gc --dry-run
+      zoo-vcs gc --workspace-only
     """
-    result = api.gc(dry_run=dry_run)
+    result = api.gc(dry_run=dry_run, workspace_only=workspace_only)
 
     def human(r: GcResult) -> None:
+        for w in r.warnings[:LIST_LIMIT]:
+            click.echo(f"warning: {w}", err=True)
         verb = "would remove" if r.dry_run else "removed"
         click.echo(f"{verb} {len(r.removed)} objects ({r.freed:,} bytes), kept {r.kept}")
+        if r.held_nowhere:
+            click.echo(f"kept {len(r.held_nowhere)} objects held nowhere else:")
+            for sha1, why in list(r.held_nowhere.items())[:LIST_LIMIT]:
+                name = r.names.get(sha1)
+                click.echo(f"  {sha1[:12]}  {name + ': ' if name else ''}{why}")
 
     emit(result, as_json, human)
 

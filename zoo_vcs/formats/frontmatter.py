@@ -14,8 +14,14 @@ from typing import Literal
 
 import yaml
 
-from zoo_vcs.errors import FrontmatterError
-from zoo_vcs.formats.yamlsafe import loader_for, safe_load
+from zoo_vcs.errors import FrontmatterError, UnsafeReadmeError
+from zoo_vcs.formats.yamlsafe import (
+    conflict_marker,
+    hostile_node,
+    loader_for,
+    safe_load,
+    text_tag,
+)
 
 __all__ = ["KNOWN_KEYS", "MAX_FRONTMATTER_BYTES", "Model", "Problem", "Readme", "parse"]
 
@@ -224,8 +230,8 @@ def _make_model(entries: list[tuple[str, object, int]], start: int, heading: str
                  license=values.get("license"), extra=extra, line=start)
 
 
-def _load_strict(block: str, first: int,
-                 problems: list[Problem]) -> list[tuple[str, object, int]] | None:
+def _load_strict(block: str, first: int, problems: list[Problem],
+                 path: str) -> list[tuple[str, object, int]] | None:
     """Load a '---' block: its (key, value, line) items (known keys as written), or None."""
     # YAML also breaks lines at \r, \x85, \u2028 and \u2029; report lines as split on '\n'.
     starts = [0] + [m.end() for m in re.finditer("\r\n|[\r\n\x85\u2028\u2029]", block)]
@@ -238,6 +244,11 @@ def _load_strict(block: str, first: int,
         # get_single_node + construct_document is exactly what safe_load does; keeping the
         # node gives each key's line and each scalar's text as written.
         node = loader.get_single_node()
+        refused = hostile_node(node) if node is not None else None
+        if refused is not None:  # an attack, not a quirk: never read leniently instead
+            raise UnsafeReadmeError(path, f"{refused[0]}; nothing was read",
+                                   line=line_of(refused[1]),
+                                   hint="readme values are plain text: remove the tag or alias")
         data = loader.construct_document(node) if node is not None else {}
         raw_keys: dict[object, str] = {}
         where: dict[str, tuple[int, yaml.Node]] = {}
@@ -251,6 +262,8 @@ def _load_strict(block: str, first: int,
                 problems.append(Problem(line, f"duplicate key {knode.value!r} (also on line "
                                               f"{where[knode.value][0]}); the last one is used"))
             where[knode.value] = (line, vnode)
+    except UnsafeReadmeError:
+        raise
     # PyYAML's constructors leak ValueError/TypeError/AttributeError for bad explicit tags
     # ('!!int abc'), and deep nesting raises RecursionError: all mean "not usable YAML".
     except Exception as exc:
@@ -283,7 +296,7 @@ def _load_strict(block: str, first: int,
 
 
 def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
-             in_yaml: bool) -> tuple[list[Block], str | None, int | None]:
+             in_yaml: bool, path: str) -> tuple[list[Block], str | None, int | None]:
     """Read ``key: value`` lines of lines[lo:hi]: the models and the gist_id (value, line)."""
     blocks: list[Block] = []
     cur: Block | None = None
@@ -309,6 +322,11 @@ def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
             if not in_yaml and _HEADING.match(s):
                 heading = (_HEADING.sub("", s, count=1).strip().rstrip("#").strip(), i)
             continue
+        tag = text_tag(km["value"] or "")
+        if tag is not None:  # `name: !!python/...` stays an attack outside valid YAML too
+            raise UnsafeReadmeError(path, f"YAML tag {tag!r} is not allowed (a safe loader "
+                                   "refuses it); nothing was read", line=i + 1,
+                                   hint="readme values are plain text: remove the tag")
         if km["key"].strip() != key:
             problems.append(Problem(i + 1, f"key {km['key'].strip()!r} read as {key!r}"))
         value = _clean(km["value"] or "")
@@ -370,8 +388,15 @@ def analyse(text: str, path: str) -> Analysis:
     problems: list[Problem] = []
     region = (0, len(lines))
     in_yaml = False
-    if lines and _DELIM.fullmatch(lines[0]):
-        close = next((i for i in range(1, len(lines)) if _DELIM.fullmatch(lines[i])), None)
+    delimited = bool(lines) and _DELIM.fullmatch(lines[0]) is not None
+    close = next((i for i in range(1, len(lines)) if _DELIM.fullmatch(lines[i])),
+                 None) if delimited else None
+    marker = conflict_marker(lines, (0, close) if close is not None else None)
+    if marker is not None:
+        raise UnsafeReadmeError(path, f"merge-conflict marker {marker[1]!r}: the readme holds an "
+                               "unresolved merge; nothing was read", line=marker[0] + 1,
+                               hint="resolve the conflict, then commit the readme")
+    if delimited:
         if close is None:
             problems.append(Problem(1, "opening '---' has no closing '---'; "
                                        "read as plain 'key: value' lines"))
@@ -380,13 +405,14 @@ def analyse(text: str, path: str) -> Analysis:
             if len(block.encode("utf-8", "surrogatepass")) > MAX_FRONTMATTER_BYTES:
                 raise FrontmatterError(path, f"frontmatter is larger than {MAX_FRONTMATTER_BYTES} "
                                        "bytes", line=1, hint="is the closing '---' missing?")
-            loaded = _load_strict(block, 2, problems)
+            loaded = _load_strict(block, 2, problems, path)
             if loaded is not None:
                 return _strict_analysis(loaded, lines, close, problems)
             region, in_yaml = (1, close), True
-    blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=in_yaml)
+    blocks, gist, gist_line = _lenient(lines, *region, problems, in_yaml=in_yaml, path=path)
     if not blocks and in_yaml:  # the '---' lines were rules around prose: read everything
-        blocks, gist, gist_line = _lenient(lines, 0, len(lines), problems, in_yaml=False)
+        blocks, gist, gist_line = _lenient(lines, 0, len(lines), problems, in_yaml=False,
+                                           path=path)
     models = []
     for b in blocks:
         # A heading names the model only when it has no name key at all (an empty one counts).
@@ -448,6 +474,9 @@ def parse(text: str, *, path: str = "readme.md") -> Readme:
     Raises
     ------
     FrontmatterError
-        The ``---`` block is larger than :data:`MAX_FRONTMATTER_BYTES`. Nothing else is raised.
+        The ``---`` block is larger than :data:`MAX_FRONTMATTER_BYTES`; a merge-conflict
+        marker; a YAML tag that a safe loader refuses; aliases that contain themselves or
+        expand past :data:`~zoo_vcs.formats.yamlsafe.MAX_ALIAS_NODES` (an alias bomb). Each
+        names its line. Nothing else is raised.
     """
     return analyse(text, path).readme

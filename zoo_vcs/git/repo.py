@@ -1,13 +1,16 @@
 """The repository's own git, through GitPython: create repositories and ask git what it
-knows (hooks dir, pushed commits, publishing branch, staged files, blobs); git's errors
-become ``GitError`` here.
+knows (hooks dir, pushed commits, publishing branch, staged files, blobs, worktrees, and
+the blobs that the history, the indexes and the stash hold); git's errors become
+``GitError`` here.
 
 Imported lazily: commands that only read pointers never pay for loading GitPython.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -150,3 +153,146 @@ def staged_paths(root: Path) -> list[str]:
 def is_in_index(root: Path, path: str) -> bool:
     """Whether ``path`` is tracked by git (in the index)."""
     return bool(_run(root, "ls-files", "-z", "--", path).strip("\0"))
+
+
+# -- what the history holds (gc) ---------------------------------------------------------
+
+#: Decides, from a repository-relative path, whether a blob there is of interest.
+PathFilter = Callable[[str], bool]
+_GITLINK = b"160000"
+_SYMLINK = b"120000"
+
+
+@dataclass(frozen=True)
+class Worktree:
+    """A worktree of a repository: its folder and the commit its HEAD names (None: unborn)."""
+
+    path: Path
+    head: str | None
+    bare: bool = False
+
+
+def worktrees(git_dir: Path) -> list[Worktree]:
+    """Every worktree of the repository whose (common) git dir is ``git_dir``, main first.
+
+    Linked worktrees share the main repository's object cache, so each one's HEAD, index
+    and files count when that cache is collected.
+    """
+    out = _run(git_dir, "worktree", "list", "--porcelain")
+    found: list[Worktree] = []
+    path: Path | None = None
+    head: str | None = None
+    bare = False
+    for line in [*out.splitlines(), ""]:
+        if line.startswith("worktree "):
+            path = Path(line[len("worktree "):])
+        elif line.startswith("HEAD "):
+            head = line[len("HEAD "):].strip()
+            head = None if head == ZERO_SHA else head
+        elif line == "bare":
+            bare = True
+        elif not line and path is not None:
+            found.append(Worktree(path, head, bare))
+            path, head, bare = None, None, False
+    return found
+
+
+def stash_commits(git_dir: Path) -> list[str]:
+    """Every stash entry (``stash@{0}``, ``stash@{1}``...): the stash's reflog."""
+    if not _has_ref(git_dir, "refs/stash"):
+        return []
+    return _run(git_dir, "log", "-g", "--no-show-signature", "--format=%H", "refs/stash",
+                "--").split()
+
+
+def history_blobs(git_dir: Path, revs: Sequence[str], wanted: PathFilter) -> dict[str, str]:
+    """Blob id -> a path it has, for every blob at a path ``wanted`` accepts in any commit
+    reachable from ``revs`` (rev-list arguments such as ``--branches`` or commit ids).
+
+    One ``git log --raw`` lists what each commit changed, a root commit in full and a
+    merge against each parent. Every (path, blob) of every reachable commit is a change of
+    some commit, so no tree is read twice and no process runs per commit or per blob.
+    """
+    if not revs:
+        return {}
+    try:
+        raw = _repo(git_dir).git.execute(
+            ["git", "log", "--no-color", "--no-show-signature", "--no-renames", "-m", "--root",
+             "--raw", "--no-abbrev", "-z", "--format=", *revs, "--"],
+            stdout_as_string=False, strip_newline_in_stdout=False)
+    except git.GitCommandError as exc:
+        raise GitError(f"git log failed in {git_dir}: {_reason(exc)}") from None
+    found: dict[str, str] = {}
+    fields = bytes(raw).split(b"\0")
+    i = 0
+    while i < len(fields) - 1:
+        meta = fields[i].lstrip(b"\n")
+        if not meta.startswith(b":"):
+            i += 1
+            continue
+        path = os.fsdecode(fields[i + 1])
+        i += 2
+        # ":<old mode> <new mode> <old blob> <new blob> <status>"
+        parts = meta.split()
+        if len(parts) < 5 or parts[1] in (_GITLINK, _SYMLINK) or set(parts[3]) == {48}:
+            continue  # a submodule, a symlink (never a pointer) or a deletion
+        if wanted(path):
+            found.setdefault(parts[3].decode("ascii"), path)
+    return found
+
+
+def index_blobs(worktree: Path, wanted: PathFilter) -> dict[str, str]:
+    """Blob id -> path for every entry of ``worktree``'s index (all conflict stages) at a
+    path ``wanted`` accepts."""
+    try:
+        raw = _repo(worktree).git.execute(["git", "ls-files", "-s", "-z"],
+                                          stdout_as_string=False,
+                                          strip_newline_in_stdout=False)
+    except git.GitCommandError as exc:
+        raise GitError(f"git ls-files failed in {worktree}: {_reason(exc)}") from None
+    found: dict[str, str] = {}
+    for item in bytes(raw).split(b"\0"):
+        meta, _, name = item.partition(b"\t")
+        parts = meta.split()
+        if len(parts) != 3 or parts[0] in (_GITLINK, _SYMLINK):
+            continue
+        path = os.fsdecode(name)
+        if wanted(path):
+            found.setdefault(parts[1].decode("ascii"), path)
+    return found
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A blob read from git: ``size`` None when the repository lacks it (a partial clone),
+    ``data`` None when it is larger than the reader's limit."""
+
+    id: str
+    size: int | None
+    data: bytes | None
+
+
+def read_blobs(git_dir: Path, blob_ids: Iterable[str], *, limit: int) -> Iterator[Blob]:
+    """Each blob, through one long-lived ``git cat-file --batch`` (GitPython's persistent
+    reader), in the order asked."""
+    repo = _repo(git_dir)
+    try:
+        for blob in blob_ids:
+            try:
+                _sha, kind, size, stream = repo.git.stream_object_data(blob)
+            except ValueError:  # "<id> missing": the reader stays in step
+                yield Blob(blob, None, None)
+                continue
+            # GitPython's annotations say str; the reader hands out git's bytes.
+            name = str(kind, "ascii") if isinstance(kind, bytes) else kind
+            if name != "blob" or size > limit:
+                while stream.read(1 << 20):
+                    pass  # drained in chunks: the next answer follows on the same pipe
+                yield Blob(blob, size, None)
+                continue
+            yield Blob(blob, size, stream.read())
+    except git.GitError as exc:
+        raise GitError(f"git cat-file failed in {git_dir}: {_reason(exc)}") from None
+    finally:
+        repo.git.clear_cache()  # ends the cat-file process
+        repo.close()

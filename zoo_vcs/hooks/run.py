@@ -3,7 +3,8 @@
 - ``pre-push``: for the commits being pushed, upload every object their pointers name to
   the default remote; from the publishing branch only, publish each changed model
   directory that has a ``gist_id`` to its gist, as committed (never the working tree).
-  Any failure stops the push.
+  Any failure stops the push, and so does a pointer whose object is in no local cache,
+  not on the remote and not at any URL of the pointer (a clone could not get it).
 - ``post-checkout`` / ``post-merge``: restore binaries; failures are warnings.
 - ``pre-commit``: refuse to commit a binary that a pointer tracks.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from zoo_vcs.errors import HookError, PointerError, UsageError, ZooError
+from zoo_vcs.errors import HookError, ObjectNotFoundError, PointerError, UsageError, ZooError
 from zoo_vcs.formats import pointer as ptr
 from zoo_vcs.hooks.prepush import RefUpdate, parse_pre_push, plan_push, pre_push_from_env
 from zoo_vcs.hooks.scripts import HOOK_NAMES
@@ -123,7 +124,6 @@ def pre_push(repo: Repository, remote_name: str, updates: Sequence[RefUpdate], *
              publish_gist: GistPublisher | None = None) -> PrePushReport:
     """Publish what this push sends. Raises :class:`HookError` to stop the push."""
     from zoo_vcs.git import repo as gitrepo
-    from zoo_vcs.ops.push import upload_entries
 
     branch = repo.config.gist_branch or gitrepo.publishing_branch(repo.root, remote_name)
     plan = plan_push(updates, branch)
@@ -138,16 +138,7 @@ def pre_push(repo: Repository, remote_name: str, updates: Sequence[RefUpdate], *
         return report
     entries = pointers_in_commits(repo, commits)
     if entries:
-        if not repo.config.remotes:
-            report.notes.append(f"{len(entries)} binaries not uploaded: no storage remote "
-                                "(zoo-vcs remote add NAME URL --default)")
-        else:
-            result = upload_entries(repo, entries, repo.remote())
-            if result.errors:
-                raise HookError("push refused: " + "; ".join(str(e) for e in result.errors),
-                                hint="run 'zoo-vcs push' to see each failure, or "
-                                     "ZOO_VCS_SKIP_HOOKS=1 git push to skip zoo-vcs")
-            report.uploaded, report.present = result.uploaded, result.present
+        _publish_objects(repo, entries, report)
     if plan.publish is None:
         if any(u.remote_ref.startswith("refs/heads/") for u in plan.upload):
             report.notes.append(f"gists are published from '{branch}' only")
@@ -163,6 +154,56 @@ def pre_push(repo: Repository, remote_name: str, updates: Sequence[RefUpdate], *
                     raise HookError(f"push refused: gist of {folder or '.'}: {exc}") from None
                 report.gists.append(gist_id)
     return report
+
+
+def _publish_objects(repo: Repository, entries: Sequence[Entry], report: PrePushReport) -> None:
+    """Upload the objects the pushed pointers name to the default remote, and refuse the
+    push when one is held nowhere a clone could get it from: not in a local cache, not on
+    the remote and not at any URL of its pointer (git-lfs refuses such pushes too)."""
+    from zoo_vcs.ops.push import local_objects, upload_entries
+
+    refuse = ("run 'zoo-vcs push' to see each failure, or ZOO_VCS_SKIP_HOOKS=1 git push to "
+              "skip zoo-vcs")
+    if repo.config.remotes:
+        result = upload_entries(repo, entries, repo.remote())
+        if result.errors:
+            raise HookError("push refused: " + "; ".join(str(e) for e in result.errors),
+                            hint=refuse)
+        report.uploaded, report.present = result.uploaded, result.present
+        missing = result.missing
+    else:
+        local, absent, errors = local_objects(repo.cache, entries)
+        if errors:
+            raise HookError("push refused: " + "; ".join(str(e) for e in errors), hint=refuse)
+        missing = {sha1: ObjectNotFoundError(str(e.path), sha1, [f"{why}, and no storage remote"])
+                   for sha1, (e, why) in absent.items()}
+        if local:
+            report.notes.append(f"{len(local)} binaries not uploaded: no storage remote "
+                                "(zoo-vcs remote add NAME URL --default)")
+    if not missing:
+        return
+    by_sha1 = {e.pointer.sha1: e for e in entries if e.pointer is not None}
+    nowhere = _held_nowhere(repo, {s: by_sha1[s] for s in missing})
+    if nowhere:
+        raise HookError("push refused: " + "; ".join(str(missing[s]) for s in nowhere),
+                        hint="the pushed commits name binaries that a clone could not get: "
+                             "restore them into the workspace (or 'zoo-vcs fetch' them) and "
+                             "push again")
+    report.notes.append(f"{len(missing)} binaries are not on the remote but at their "
+                        "pointers' URLs")
+
+
+def _held_nowhere(repo: Repository, entries: dict[str, Entry]) -> list[str]:
+    """The objects among ``entries`` that none of their pointers' URLs holds (size check)."""
+    from zoo_vcs.repo.paths import names_another_copy
+    from zoo_vcs.transfer.engine import Engine
+
+    objects = {sha1: (e.pointer.size, tuple(u for u in e.pointer.urls
+                                            if names_another_copy(u, [repo.root])))
+               for sha1, e in entries.items() if e.pointer is not None}
+    engine = Engine(repo.cache, repo.transfer_options(), jobs=repo.config.jobs)
+    found = engine.locate(objects, None)
+    return [sha1 for sha1 in entries if not isinstance(found.get(sha1), str)]
 
 
 def _gist_id_at(repo: Repository, rev: str, folder: str) -> str | None:

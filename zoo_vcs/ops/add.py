@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from zoo_vcs.errors import PathError, PointerError, UsageError, ZooError
+from zoo_vcs.errors import PathError, PointerError, UnsafeReadmeError, UsageError, ZooError
 from zoo_vcs.formats import pointer as ptr
 from zoo_vcs.formats.urls import is_http
 from zoo_vcs.repo import modeldir
@@ -92,12 +92,16 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     ------
     UsageError
         A path is not a regular file inside the workspace, or is a pointer/readme.
+    UnsafeReadmeError
+        A readme the files would be recorded in holds a YAML tag, an alias bomb or
+        conflict markers: nothing is stored.
     """
     if not paths:
         raise UsageError("name at least one file to add")
     if urls and len(paths) != 1:
         raise UsageError("--url goes with exactly one file")
     files = list(dict.fromkeys(_check_addable(repo, Path(p)) for p in paths))
+    _Readmes(repo.root, quiet=True).check(files)
     cache, cfg = repo.cache, repo.config
     cache.clean_tmp()
     for folder in {f.parent for f in files}:
@@ -117,7 +121,7 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     touched: dict[Path, None] = {}
     # Pointers, .gitignore files and readmes are read, changed and written back: two adds
     # at once in one repository must not lose each other's lines.
-    with locked(repo.state_dir / "add.lock"):
+    with locked(repo.state_dir / "add.lock", shared=repo.config.cache_shared):
         readmes = _Readmes(repo.root)
         for full, d in zip(files, digests, strict=True):
             added = _track(full, d, urls, readmes)
@@ -168,10 +172,18 @@ class _Readmes:
     """Readmes found and parsed once per folder for a whole ``add`` (it may name thousands
     of files in one folder); a readme rewritten by a sync is parsed again."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, quiet: bool = False) -> None:
         self.root = root
+        self.quiet = quiet
         self._found: dict[Path, Path | None] = {}
         self._parsed: dict[Path, Any] = {}
+
+    def check(self, files: Sequence[Path]) -> None:
+        """Raise :class:`UnsafeReadmeError` for a readme the files would sync into that must
+        not be read (a tag, an alias bomb, conflict markers), before anything is stored."""
+        for f in files:
+            for readme in self.candidates(f):
+                self.load(readme)
 
     def candidates(self, full: Path) -> Iterator[Path]:
         for folder in (full.parent, *full.parent.parents):
@@ -187,8 +199,11 @@ class _Readmes:
         if readme not in self._parsed:
             try:
                 self._parsed[readme] = modeldir.load(readme)
+            except UnsafeReadmeError:
+                raise  # an attack or a broken merge: never tracked past
             except ZooError as exc:
-                log.warning("%s", exc)
+                if not self.quiet:
+                    log.warning("%s", exc)
                 self._parsed[readme] = None
         return self._parsed[readme]
 

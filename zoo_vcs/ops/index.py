@@ -114,7 +114,11 @@ def render_markdown(rows: Sequence[Row], title: str = "Model Zoo") -> str:
 def rows_from_readme(text: str, source: str, *, pointers: Mapping[str, ptr.Pointer] = {},
                      gist_url: str | None = None) -> list[Row]:
     """Pure: the rows of one readme (and the pointers beside it, keyed by binary name)."""
-    readme = frontmatter.parse(text, path=source)
+    try:
+        readme = frontmatter.parse(text, path=source)
+    except ZooError as exc:  # a tag, an alias bomb, conflict markers: listed, never read
+        return [Row(name=_title_of(text) or Path(source).parent.name or source, source=source,
+                    status="unreadable", missing=(str(exc),))]
     gist_id = readme.gist_id
     if gist_id and gist_url is None:
         gist_url = f"https://gist.github.com/{gist_id}"

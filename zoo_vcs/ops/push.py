@@ -35,6 +35,8 @@ class PushResult:
     present: list[str] = field(default_factory=list)
     pointers_updated: list[Path] = field(default_factory=list)
     errors: list[ZooError] = field(default_factory=list)
+    #: Objects held by neither the cache, the workspace nor the remote (by SHA1).
+    missing: dict[str, ObjectNotFoundError] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -79,6 +81,7 @@ def push(repo: Repository, paths: Sequence[Path], *, remote: str | None = None,
                 updated.append(path)
 
     result = upload_entries(repo, entries, target, progress=progress, on_stored=record_url)
+    result.errors.extend(result.missing.values())  # nothing to upload them from
     result.errors[:0] = scan.errors
     result.errors.extend(failed)
     order = {e.pointer_path: i for i, e in enumerate(entries)}
@@ -94,44 +97,79 @@ def upload_entries(repo: Repository, entries: Sequence[Entry], target: Remote, *
     """Make sure ``target`` holds the object of every entry (from the cache, or from the
     workspace file when it alone has the bytes); failures are collected in ``errors``.
 
+    An object that is neither cached nor in the workspace is fine when the remote already
+    holds it (same size); otherwise it goes to ``missing``, for the caller to judge.
     ``on_stored`` is called with each SHA1 the remote is known to hold (already there,
     or uploaded and checked), possibly on a worker thread; it must not raise.
     """
     from zoo_vcs.transfer.engine import Engine  # fsspec loads only when something moves
 
     result = PushResult(target.name)
-    objects: dict[str, Entry] = {}
-    for e in entries:
-        assert e.pointer is not None
-        if e.pointer.sha1 in objects:
-            continue
-        try:
-            _ensure_cached(e, repo.cache)
-        except ZooError as exc:
-            result.errors.append(exc)
-            continue
-        objects[e.pointer.sha1] = e
+    local, absent, result.errors = local_objects(repo.cache, entries)
     engine = Engine(repo.cache, repo.transfer_options(), jobs=repo.config.jobs,
                     progress=progress)
-    sent = engine.send(list(objects), target.url, on_stored=on_stored)
-    result.uploaded, result.present = sent.done, sent.present
+    if absent:
+        # One listing (or a size request each, for a few): never a download.
+        for sha1, found in engine.presence(target.url, list(absent)).items():
+            entry, why = absent[sha1]
+            assert entry.pointer is not None
+            if isinstance(found, ZooError):
+                result.errors.append(found)
+            elif found is not None and entry.pointer.size in (None, found):
+                result.present.append(sha1)
+                if on_stored is not None:
+                    on_stored(sha1)
+            else:
+                result.missing[sha1] = ObjectNotFoundError(
+                    str(entry.path), sha1, [f"{why}, and not on remote {target.name!r}"])
+    sent = engine.send(local, target.url, on_stored=on_stored)
+    result.uploaded = sent.done
+    result.present.extend(sent.present)
     result.errors.extend(sent.failed.values())
     return result
 
 
-def _ensure_cached(e: Entry, cache: ObjectCache) -> None:
-    """Put the object in the cache from the workspace if it is only there."""
+def local_objects(cache: ObjectCache, entries: Sequence[Entry]
+                  ) -> tuple[list[str], dict[str, tuple[Entry, str]], list[ZooError]]:
+    """Split the entries' objects into those in the cache (a workspace file holding an
+    object's bytes is added to it) and those held by neither, each with why; the third
+    list holds failures to read a workspace file."""
+    local: list[str] = []
+    absent: dict[str, tuple[Entry, str]] = {}
+    errors: list[ZooError] = []
+    seen: set[str] = set()
+    for e in entries:
+        assert e.pointer is not None
+        if e.pointer.sha1 in seen:
+            continue
+        seen.add(e.pointer.sha1)
+        try:
+            why = _ensure_cached(e, cache)
+        except ZooError as exc:
+            errors.append(exc)
+            continue
+        if why is None:
+            local.append(e.pointer.sha1)
+        else:
+            absent[e.pointer.sha1] = (e, why)
+    return local, absent, errors
+
+
+def _ensure_cached(e: Entry, cache: ObjectCache) -> str | None:
+    """Put the object in the cache from the workspace if it is only there; returns why it
+    is in neither, or None once it is cached."""
     assert e.pointer is not None
     if cache.has(e.pointer.sha1):
-        return
+        return None
     try:
         actual = hash_file(e.path).sha1
-    except FileNotFoundError:
-        raise ObjectNotFoundError(str(e.path), e.pointer.sha1,
-                                  ["not in the cache and not in the workspace; "
-                                   "run 'zoo-vcs fetch' first"]) from None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return "not in the cache and not in the workspace"
+    except OSError as exc:
+        raise ZooError(f"{e.path}: cannot read: {exc.strerror}") from None
     if actual != e.pointer.sha1:
-        raise IntegrityError(str(e.path), expected=e.pointer.sha1, actual=actual)
+        return f"not in the cache, and the workspace file holds other bytes (sha1 {actual})"
     digests = cache.add_file(e.path, sha256=False)
     if digests.sha1 != e.pointer.sha1:  # changed while we were reading it
         raise IntegrityError(str(e.path), expected=e.pointer.sha1, actual=digests.sha1)
+    return None

@@ -1,7 +1,10 @@
-"""Workspace state of tracked binaries (``ok``, ``missing``, ``modified``, ``unverified``).
+"""Workspace state of tracked binaries (``ok``, ``missing``, ``modified``, ``unverified``),
+and, on request, whether a storage remote holds each one's object.
 
 Uses the stat cache so that files unchanged since they were last hashed cost one
-``stat`` call; ``rehash=True`` (``verify``) hashes everything regardless.
+``stat`` call; ``rehash=True`` (``verify``) hashes everything regardless. The remote is
+asked through the transfer engine's presence check: one listing for many objects, a
+size request each for a few, never a download.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import os
 import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +25,7 @@ from zoo_vcs.storage.hashing import hash_file
 from zoo_vcs.storage.statcache import StatCache
 
 State = Literal["ok", "missing", "modified", "unverified"]
+RemoteState = Literal["present", "missing"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class FileState:
     cached: bool = False
     #: Why a file was judged without being read (not a regular file).
     note: str | None = None
+    #: Whether the remote checked holds the object (None: not checked, or no answer).
+    remote: RemoteState | None = None
 
 
 @dataclass
@@ -44,11 +50,24 @@ class StatusReport:
     files: list[FileState] = field(default_factory=list)
     errors: list[ZooError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The remote whose objects were checked (``status --remote``), by name.
+    remote: str | None = None
 
     @property
     def clean(self) -> bool:
         """True when every binary is present and correct and nothing failed."""
         return not self.errors and all(f.state == "ok" for f in self.files)
+
+    def failures(self) -> list[ZooError]:
+        """What makes ``status`` fail: the errors met, and each binary whose object the
+        checked remote lacks (a clone could not get it from there)."""
+        missing = [ZooError(f"{_rel(f.entry.path, self.root)}: "
+                            + (f"object {f.entry.pointer.sha1[:12]} is not on remote "
+                               f"{self.remote!r}" if f.entry.pointer else
+                               f"no sha1, so remote {self.remote!r} cannot hold it"),
+                            hint=f"upload it with 'zoo-vcs push -r {self.remote}'")
+                   for f in self.files if f.remote == "missing"]
+        return [*self.errors, *missing]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``status --json``)."""
@@ -64,9 +83,11 @@ class StatusReport:
                     "cached": f.cached,
                     "source": "readme" if f.entry.legacy else "pointer",
                     **({"problem": f.entry.problem} if f.entry.problem else {}),
+                    **({"remote": f.remote} if self.remote is not None else {}),
                 }
                 for f in self.files
             ],
+            **({"remote_name": self.remote} if self.remote is not None else {}),
             "errors": [str(e) for e in self.errors],
             "warnings": list(self.warnings),
         }
@@ -141,11 +162,51 @@ def _judge(entry: Entry, actual: str, cache: ObjectCache) -> FileState:
     return _state(entry, "ok" if actual == entry.pointer.sha1 else "modified", actual, cache)
 
 
-def status(repo: Repository, paths: Sequence[Path]) -> StatusReport:
-    """The state of every tracked binary under ``paths`` (default: the whole repository)."""
+def status(repo: Repository, paths: Sequence[Path], *, check_remote: bool = False,
+           remote: str | None = None) -> StatusReport:
+    """The state of every tracked binary under ``paths`` (default: the whole repository).
+
+    With ``check_remote``, also whether the remote ``remote`` (default: the default
+    remote) holds each binary's object, with the right size.
+
+    Raises
+    ------
+    ConfigError
+        ``check_remote`` and no such remote (or no default).
+    """
     scan = repo.scan(paths)
     report = StatusReport(repo.root, errors=list(scan.errors), warnings=list(scan.warnings))
     report.files = inspect(scan.entries, repo.stats, repo.cache, jobs=repo.config.jobs)
     report.errors.extend(PathError(str(f.entry.path), f.note) for f in report.files if f.note)
     repo.save()
+    if check_remote or remote:
+        _check_remote(repo, report, remote)
     return report
+
+
+def _check_remote(repo: Repository, report: StatusReport, name: str | None) -> None:
+    from zoo_vcs.transfer.engine import Engine  # fsspec loads only to ask a store
+
+    target = repo.remote(name)
+    report.remote = target.name
+    sha1s = sorted({f.entry.pointer.sha1 for f in report.files if f.entry.pointer is not None})
+    engine = Engine(repo.cache, repo.transfer_options(), jobs=repo.config.jobs)
+    found = engine.presence(target.url, sha1s) if sha1s else {}
+    failed: set[str] = set()
+    judged = []
+    for f in report.files:
+        p = f.entry.pointer
+        got = found.get(p.sha1) if p is not None else None
+        state: RemoteState | None = "missing"
+        if isinstance(got, ZooError):
+            state = None  # no answer: reported as an error, once per object
+            if p is not None and p.sha1 not in failed:
+                failed.add(p.sha1)
+                report.errors.append(got)
+        elif p is not None and got is not None:
+            state = "present" if p.size is None or got == p.size else "missing"
+            if state == "missing":
+                report.warnings.append(f"{target.object_url(p.sha1)}: the remote holds "
+                                       f"{got} bytes, the pointer says {p.size}")
+        judged.append(replace(f, remote=state))
+    report.files = judged

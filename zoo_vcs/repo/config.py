@@ -10,6 +10,7 @@ and overrides it. Both are INI files in git's style::
     remote = store
     [cache]
     dir = /mnt/fast/zoo-cache
+    shared = group
     ["remote \"store\""]
     url = s3://my-zoo/objects
     endpoint_url = https://s3.example.org
@@ -37,6 +38,7 @@ LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
 _REMOTE_SECTION = re.compile(r'^remote "(?P<name>[^"]+)"$')
 #: Remote options given as strings in INI that fsspec backends expect as booleans/numbers.
 _BOOL_OPTIONS = {"anon", "use_ssl", "requester_pays", "version_aware"}
+_SHARED_VALUES = ("", "group", "false", "no", "off", "0")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class Config:
     #: The branch whose pushes publish gists (``[gist] branch``); None: the remote's HEAD
     #: branch, else ``main``, else ``master``.
     gist_branch: str | None = None
+    #: ``[cache] shared = group``: the cache is usable by every member of the folder's
+    #: Unix group (group-writable, setgid folders; SPEC 4, Safety of stored data).
+    cache_shared: bool = False
 
     def remote(self, name: str | None = None) -> Remote:
         """The remote called ``name``, or the default one.
@@ -171,6 +176,9 @@ def resolve(root: Path | None, default_cache: Path, *,
         "1", "true", "yes", "on")
     if link not in LINK_TYPES:
         raise ConfigError(f"link must be one of {', '.join(LINK_TYPES)}, got {link!r}")
+    shared = ini.get("cache", "shared", fallback="").strip().lower()
+    if shared not in _SHARED_VALUES:
+        raise ConfigError(f"[cache] shared must be 'group' (or 'false'), got {shared!r}")
     remotes = read_remotes(ini)
     default_remote = str(flags.get("remote") or ini.get("core", "remote", fallback="") or "")
     return Config(
@@ -183,6 +191,7 @@ def resolve(root: Path | None, default_cache: Path, *,
         link=link,
         sha256=sha256,
         gist_branch=ini.get("gist", "branch", fallback="").strip() or None,
+        cache_shared=shared == "group",
     )
 
 

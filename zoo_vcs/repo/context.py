@@ -50,7 +50,12 @@ class Repository:
         root, git_dir = discover(Path(start) if start is not None else None)
         cfg = configmod.resolve(root, configmod.default_cache_root(git_dir, environ),
                                 flags=flags, environ=environ)
-        return cls(root, git_dir, cfg, ObjectCache(cfg.cache_dir))
+        cache = ObjectCache(cfg.cache_dir, shared=cfg.cache_shared, owner=git_dir)
+        if git_dir is not None and os.path.isdir(cfg.cache_dir):
+            # A repository may only read a cache that others fill (a shared one): gc there
+            # must count it too. A cache not made yet registers on its first write.
+            cache.register()
+        return cls(root, git_dir, cfg, cache)
 
     @property
     def in_git(self) -> bool:

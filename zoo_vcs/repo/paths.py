@@ -4,6 +4,8 @@ command line passes one of these gates before it becomes a path on disk."""
 from __future__ import annotations
 
 import os
+import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from zoo_vcs.errors import PathError
@@ -58,3 +60,27 @@ def is_plain_name(name: str) -> bool:
     """
     return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name \
         and "\0" not in name and not name.lower().startswith(".git") and name == name.strip()
+
+
+def names_another_copy(url: str, workspaces: Sequence[str | os.PathLike[str]]) -> bool:
+    """Whether a pointer URL can hold another copy of an object than the workspaces' files:
+    a network URL, or an absolute local path outside every workspace. A relative path
+    names a file beside the pointer, in the workspace.
+
+    >>> names_another_copy("s3://b/w", ["/r"]), names_another_copy("w.caffemodel", ["/r"])
+    (True, False)
+    >>> names_another_copy("/r/m/w.caffemodel", ["/r"]), names_another_copy("file:///srv/w", [])
+    (False, True)
+    """
+    from zoo_vcs.formats.urls import is_remote
+
+    if is_remote(url):
+        return True
+    path = urllib.parse.urlsplit(url).path if url.startswith("file://") else url
+    if not os.path.isabs(path):
+        return False
+    real = os.path.realpath(path)
+    for root in map(os.path.realpath, workspaces):
+        if os.path.commonpath([root, real]) == root:
+            return False
+    return True

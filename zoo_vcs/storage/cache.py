@@ -5,6 +5,10 @@ their SHA1 was checked. Downloads in progress live in ``partial/<sha1>``, each g
 an ``flock`` so that concurrent processes share one download and a killed process's
 lock disappears with it (no stale-lock files to recover from). A partial left by a
 killed process is resumed by the next one.
+
+A cache shared by a Unix group (``[cache] shared = group``) has setgid, group-writable
+folders and group-writable partial files, so that any member can add, resume and
+collect; objects are read-only for everyone, as always.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from zoo_vcs.errors import IntegrityError, ZooError
-from zoo_vcs.storage.fileio import pid_alive
+from zoo_vcs.storage import registry
+from zoo_vcs.storage.fileio import make_dirs, open_lock_file, pid_alive
 from zoo_vcs.storage.hashing import Digests, hash_file
 
 log = logging.getLogger(__name__)
@@ -36,10 +41,19 @@ class ObjectCache:
     ----------
     root
         Cache folder; created on first write.
+    shared
+        Make what is created usable by every member of the folders' group.
+    owner
+        The git dir of the repository using the cache: registered in it when it first
+        writes or finds an object (see :mod:`zoo_vcs.storage.registry`), so that gc on a
+        shared cache counts it.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, shared: bool = False,
+                 owner: Path | None = None) -> None:
         self.root = Path(root)
+        self.shared = shared
+        self.owner = owner
         self._objects = os.fspath(self.root / "sha1")
         self._partials = os.fspath(self.root / "partial")
         self._partial_ready = False  # partial/ exists (made once, not per download)
@@ -54,7 +68,10 @@ class ObjectCache:
 
     def has(self, sha1: str) -> bool:
         """Whether the cache holds ``sha1`` (by name; :meth:`verify` checks content)."""
-        return os.path.isfile(self._object_path(sha1))
+        found = os.path.isfile(self._object_path(sha1))
+        if found and self.owner is not None:
+            self.register()  # it uses what others put here: gc must count it
+        return found
 
     def objects(self) -> Iterator[str]:
         """Every object id in the cache."""
@@ -69,11 +86,18 @@ class ObjectCache:
                 if len(rest) == 38:
                     yield prefix + rest
 
+    def register(self) -> None:
+        """Record the owner among the cache's repositories (once per process)."""
+        if self.owner is not None:
+            registry.register(self.root, self.owner, shared=self.shared)
+            self.owner = None
+
     def temp_dir(self) -> Path:
         """The cache's folder for temp files (named ``<kind>-<pid>-<id>``, cleaned by
         :meth:`clean_tmp` once their process is gone)."""
+        self.register()  # every object written comes through tmp/ or partial/
         d = self.root / "tmp"
-        d.mkdir(parents=True, exist_ok=True)
+        make_dirs(d, shared=self.shared)
         return d
 
     def commit(self, tmp: str | os.PathLike[str], digests: Digests, expected: str | None = None,
@@ -89,15 +113,39 @@ class ObjectCache:
             raise IntegrityError(str(tmp), expected=expected, actual=digests.sha1, url=url,
                                  size=digests.size)
         dest = self._object_path(digests.sha1)
-        os.chmod(tmp, OBJECT_MODE)
+        source = tmp
         try:
-            os.replace(tmp, dest)
+            os.chmod(tmp, OBJECT_MODE)
+        except PermissionError:
+            if not self.shared:
+                raise
+            # Another member's partial, resumed here: only its owner may change its mode,
+            # so a read-only copy of our own goes into place instead.
+            source = self._own_copy(tmp)
+        try:
+            os.replace(source, dest)
         except FileNotFoundError:
             # The first object under this prefix. Not made up front: a mkdir per object
             # locks the prefix folder, which serialises many-object fetches.
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            os.replace(tmp, dest)
+            make_dirs(os.path.dirname(dest), shared=self.shared)
+            os.replace(source, dest)
+        if source != tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         return Path(dest)
+
+    def _own_copy(self, src: str | os.PathLike[str]) -> Path:
+        copy = self.temp_dir() / f"own-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            with open(src, "rb") as f, open(copy, "xb") as out:
+                while chunk := f.read(1 << 20):
+                    out.write(chunk)
+            os.chmod(copy, OBJECT_MODE)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                copy.unlink()
+            raise
+        return copy
 
     def add_file(self, src: str | os.PathLike[str], *, sha256: bool = False) -> Digests:
         """Hash ``src`` while copying it into the cache, in one pass; returns its digests."""
@@ -124,13 +172,14 @@ class ObjectCache:
         """
         path = self._partial_path(sha1)
         if not self._partial_ready:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self.register()
+            make_dirs(os.path.dirname(path), shared=self.shared)
             self._partial_ready = True
         while True:
             if self.has(sha1):
                 yield None
                 return
-            f = open(path, "a+b")  # noqa: SIM115 - closed in the finally below
+            f = open_lock_file(path, shared=self.shared)
             try:
                 if not _try_lock(f):
                     f.close()

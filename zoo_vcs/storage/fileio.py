@@ -1,4 +1,5 @@
-"""Atomic writes into the workspace: unique temp names, rename into place, reflink/copy/link.
+"""Atomic writes into the workspace: unique temp names, rename into place, reflink/copy/link;
+lock files; and the modes of a cache shared by a Unix group.
 
 A file under its final name is always complete. Temp files are named
 ``.<name>.zoo-tmp-<pid>-<random>`` in the target's own folder (same file system, so the
@@ -21,6 +22,10 @@ from typing import BinaryIO
 
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.zoo-tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
 _FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, bcachefs)
+#: ``[cache] shared = group``: folders group-writable and setgid (new files take the
+#: folder's group), lock and partial files group-writable.
+SHARED_DIR_MODE = 0o2775
+SHARED_FILE_MODE = 0o664
 
 
 def temp_path_for(target: Path) -> Path:
@@ -28,6 +33,57 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.zoo-tmp-{os.getpid()}-{os.urandom(4).hex()}")
 
 
+def make_dirs(path: str | os.PathLike[str], *, shared: bool = False) -> None:
+    """``os.makedirs(path, exist_ok=True)``; with ``shared``, every folder it creates is
+    made group-writable and setgid.
+
+    The mode is set after creation because the umask (typically 022) takes the group's
+    write bit away from ``mkdir``'s mode; folders that already exist are left alone (they
+    may belong to another member of the group, who set their mode).
+    """
+    if not shared:
+        os.makedirs(path, exist_ok=True)
+        return
+    missing = []
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    os.makedirs(path, exist_ok=True)
+    for created in reversed(missing):
+        share(created, SHARED_DIR_MODE)
+
+
+def share(path: str | os.PathLike[str], mode: int, fd: int | None = None) -> None:
+    """Give ``path`` (or open file ``fd``) ``mode`` if this user owns it and it differs.
+
+    Another member's file is left as it is: only its owner may change its mode, and
+    whoever created it in a shared cache already did.
+    """
+    st = os.fstat(fd) if fd is not None else os.stat(path)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o7777 == mode:
+        return
+    with contextlib.suppress(PermissionError):
+        if fd is not None:
+            os.fchmod(fd, mode)
+        else:
+            os.chmod(path, mode)
+
+
+def open_lock_file(path: str | os.PathLike[str], *, shared: bool = False) -> BinaryIO:
+    """Open (creating) a lock or partial file for appending and reading; with ``shared``,
+    it is made group-writable so that every member of the group can take it over."""
+    f = open(path, "a+b")  # noqa: SIM115 - the caller closes it
+    if shared:
+        try:
+            share(path, SHARED_FILE_MODE, f.fileno())
+        except BaseException:
+            f.close()
+            raise
+    return f
 
 
 def clean_stale_temps(folder: Path) -> list[Path]:
@@ -60,14 +116,15 @@ def pid_alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def locked(lock_file: Path) -> Iterator[None]:
+def locked(lock_file: Path, *, shared: bool = False) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``lock_file`` (created if needed) for the block.
 
     The kernel drops the lock when its holder dies, so a killed process never leaves a
-    stale lock behind.
+    stale lock behind. With ``shared``, the file and any folder created for it are
+    usable by the whole group (see :func:`make_dirs`).
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a+b") as f:
+    make_dirs(lock_file.parent, shared=shared)
+    with open_lock_file(lock_file, shared=shared) as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
@@ -204,10 +204,62 @@ class Engine:
             except ZooError as exc:
                 return exc
 
-        local = not urlmod.is_remote(remote_url)
-        with ThreadPoolExecutor(max_workers=worker_count(self.jobs, len(sha1s),
+        return self._each(ask, sha1s, local=not urlmod.is_remote(remote_url))
+
+    def probe(self, urls: Sequence[str]) -> dict[str, tuple[int | None, bool] | ZooError]:
+        """For each URL, (its size if known, whether it serves a web page): one small
+        request each (an HTTP Range of 512 bytes, elsewhere a size request), never a
+        download."""
+        def ask(url: str) -> tuple[int | None, bool] | ZooError:
+            try:
+                return dl.probe(url, self.opts)
+            except ZooError as exc:
+                return exc
+
+        return self._each(ask, urls, local=all(not urlmod.is_remote(u) for u in urls))
+
+    def locate(self, objects: Mapping[str, tuple[int | None, Sequence[str]]],
+               remote_url: str | None) -> dict[str, str | ZooError | None]:
+        """Where else each object is held: ``objects`` maps a SHA1 to (its size, the URLs
+        its pointers name).
+
+        The remote is asked first (one listing for many objects), then, for objects it
+        lacks, each of their URLs. A holder counts only with the object's size (when that
+        is known), and never when it serves a web page. Returns, per SHA1, the holder's
+        URL, None when every check answered "not here", or the last error when some
+        check could not answer.
+        """
+        def right(size: int | None, want: int | None) -> bool:
+            return size is not None and (want is None or size == want)
+
+        found: dict[str, str | ZooError | None] = dict.fromkeys(objects)
+        if remote_url is not None and objects:
+            for sha1, size in self.presence(remote_url, list(objects)).items():
+                if isinstance(size, ZooError):
+                    found[sha1] = size
+                elif right(size, objects[sha1][0]):
+                    found[sha1] = urlmod.object_url(remote_url, sha1)
+        todo = {sha1: urls for sha1, (_size, urls) in objects.items()
+                if not isinstance(found[sha1], str) and urls}
+        answers = self.probe(sorted({u for urls in todo.values() for u in urls}))
+        for sha1, urls in todo.items():
+            for url in urls:
+                answer = answers[url]
+                if isinstance(answer, ZooError):
+                    found[sha1] = answer
+                elif not answer[1] and right(answer[0], objects[sha1][0]):
+                    found[sha1] = url
+                    break
+        return found
+
+    def _each(self, fn: Callable[[str], T], items: Sequence[str], *,
+              local: bool) -> dict[str, T]:
+        """``fn`` of each item on a bounded pool, keyed by item."""
+        if not items:
+            return {}
+        with ThreadPoolExecutor(max_workers=worker_count(self.jobs, len(items),
                                                          local=local)) as pool:
-            return dict(zip(sha1s, pool.map(ask, sha1s), strict=True))
+            return dict(zip(items, pool.map(fn, items), strict=True))
 
     # -- cache -> remote ---------------------------------------------------------------
 
