@@ -148,3 +148,16 @@ def temp_leftovers(folder: Path) -> list[str]:
 
 
 PY = sys.executable
+
+
+# Real storage servers (sshd, WsgiDAV, Azurite, gcp-storage-emulator) for the `backend` tests.
+# Imported here, pytest finds the fixtures and the terminal summary hook.
+from tests.servers.backends import (  # noqa: E402, F401
+    azurite_server,
+    gcs_server,
+    no_ssh_agent,
+    pytest_terminal_summary,
+    sftp_server,
+    webdav_anon_server,
+    webdav_server,
+)

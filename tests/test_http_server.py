@@ -245,6 +245,10 @@ def test_request_log(server: LoopbackHTTPServer) -> None:
     (record,) = server.requests_for("/f.bin")
     assert (record.method, record.path, record.query) == ("GET", "/f.bin", "dl=1")
     assert record.headers["range"] == "bytes=10-19"
+    # The server thread counts the bytes after writing them: the client may read them first.
+    deadline = time.monotonic() + 5
+    while record.bytes_sent < 10 and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert (record.status, record.bytes_sent) == (206, 10)
     server.reset_log()
     assert server.requests == []

@@ -1,0 +1,78 @@
+"""Microsoft's Azurite blob emulator (npm package ``azurite``) on loopback.
+
+Run as ``azurite-blob --blobHost 127.0.0.1 --blobPort PORT --location DIR --silent
+--skipApiVersionCheck --disableTelemetry`` (without the last flag Azurite reports usage to
+Microsoft over the internet). Data persists in DIR, so a restart on the same folder sees it
+after ``stop()`` (SIGTERM: Azurite saves its metadata database as it exits). ``kill()`` is a
+crash: Azurite saves that database every 5 s, so containers and blobs made in the last
+seconds before it may be gone after the restart, as after a real crash.
+
+Clients use adlfs (``adlfs.AzureBlobFileSystem``, fsspec protocols ``az``/``abfs``, paths
+``container/key``) with ``connection_string`` built from the emulator's well-known account
+``devstoreaccount1`` and its published key (a public constant, not a secret).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.servers.process import (
+    HOST,
+    ProcessServer,
+    http_status,
+    require_module,
+    require_program,
+)
+
+ACCOUNT = "devstoreaccount1"
+#: Azurite's fixed, documented key for devstoreaccount1.
+ACCOUNT_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+#: A well-formed key Azurite does not know: signatures made with it fail (403).
+WRONG_KEY = "d3Jvbmcta2V5LWZvci16b28tdmNzLXRlc3RzLXdyb25nLWtleS1mb3Item9vLXZjcw=="
+
+
+class LoopbackAzurite(ProcessServer):
+    """azurite-blob on ``127.0.0.1:<free port>``, data in ``root/azurite``."""
+
+    name = "azurite"
+
+    def __init__(self, root: Path | None = None, port: int | None = None) -> None:
+        super().__init__(root, port)
+        self.data = self.root / "azurite"
+
+    def check_available(self) -> None:
+        self._program = require_program(
+            "azurite-blob", "apt-get install nodejs npm && npm install -g azurite")
+        require_module("adlfs", "pip install 'zoo-vcs[azure]'")
+
+    def prepare(self) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        return [self._program, "--blobHost", HOST, "--blobPort", str(self.port),
+                "--location", str(self.data), "--silent", "--skipApiVersionCheck",
+                "--disableTelemetry"]
+
+    def ready(self) -> bool:
+        # Any HTTP answer (an unsigned listing is refused with 403) means it serves requests.
+        return http_status(f"{self.endpoint}?comp=list") is not None
+
+    # -- what a user gives fsspec -------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}/{ACCOUNT}"
+
+    def connection_string(self, key: str = ACCOUNT_KEY) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};"
+                f"BlobEndpoint={self.endpoint};")
+
+    def url(self, path: str = "") -> str:
+        """``az://CONTAINER/KEY`` (the endpoint is in the storage options)."""
+        return f"az://{path.lstrip('/')}"
+
+    def storage_options(self, key: str = ACCOUNT_KEY, **extra: Any) -> dict[str, Any]:
+        """Options for ``fsspec.filesystem('az', **options)``."""
+        return {"connection_string": self.connection_string(key), **extra}
