@@ -64,7 +64,8 @@ def _human(r: Any) -> None:
         click.echo(f"rewrote {r.commits} commits of {len(r.backups)} refs: "
                    f"{_count(r.versions, 'version')} are pointers now")
         click.echo("old history kept in " + ", ".join(r.backups.values()))
-        click.echo("next: zoo-vcs push, then git push --force --all && git push --force --tags")
+        click.echo("next: zoo-vcs install-hooks (pre-push uploads every version's object), "
+                   "then git push --force --all && git push --force --tags")
         click.echo(f"to shed the old {r.packed_bytes:,} bytes: delete the backup refs "
                    "(git update-ref -d REF), then git reflog expire --expire=now --all && "
                    "git gc --prune=now")
