@@ -14,7 +14,7 @@ LAYERS = ["cli", "api", "hooks", "ops", "gist", "repo", "transfer", "git", "stor
           "formats", "errors"]
 #: The only importer of each external library.
 ADAPTERS = {"fsspec": "transfer", "github": "gist/client.py", "git": "git/repo.py",
-            "tqdm": "cli/progress.py", "click": "cli"}
+            "git_filter_repo": "git/rewrite.py", "tqdm": "cli/progress.py", "click": "cli"}
 
 
 def _layer(module: str) -> str | None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from zoo_vcs.ops.fetch import FetchResult
     from zoo_vcs.ops.gc import GcResult
     from zoo_vcs.ops.index import Row
+    from zoo_vcs.ops.migrate import MigrateResult
     from zoo_vcs.ops.push import PushResult
     from zoo_vcs.ops.status import StatusReport
     from zoo_vcs.ops.verify import VerifyResult
@@ -190,6 +191,28 @@ def gc(path: PathLike | None = None, *, dry_run: bool = False,
 
     repo, _ = _open([path] if path is not None else [])
     return run(repo, dry_run=dry_run, workspace_only=workspace_only)
+
+
+def migrate(*paths: PathLike, rewrite_history: bool = False, dry_run: bool = False,
+            jobs: int | None = None, cwd: PathLike | None = None) -> MigrateResult:
+    """Binaries committed into git under ``paths`` become tracked pointers (SPEC 4).
+
+    At HEAD, in one new commit; with ``rewrite_history``, in every commit of the local
+    branches and tags (through git-filter-repo, after a backup ref per ref). ``dry_run``
+    only reports what would change and the bytes the repository would shed.
+
+    Raises
+    ------
+    UsageError
+        Not in a git repository, uncommitted changes, a detached HEAD or other worktrees
+        (for a rewrite).
+    GitError
+        git or git-filter-repo failed; a failed rewrite puts everything back.
+    """
+    from zoo_vcs.ops.migrate import migrate as run
+
+    repo, resolved = _open(paths, {"jobs": jobs}, cwd)
+    return run(repo, resolved, rewrite_history=rewrite_history, dry_run=dry_run)
 
 
 def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:

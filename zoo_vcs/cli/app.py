@@ -22,6 +22,7 @@ from zoo_vcs import __version__, api
 from zoo_vcs.cli import gist as cli_gist
 from zoo_vcs.cli import hooks as cli_hooks
 from zoo_vcs.cli import index as cli_index
+from zoo_vcs.cli import migrate as cli_migrate
 from zoo_vcs.cli import remote as cli_remote
 from zoo_vcs.cli.output import (
     LIST_LIMIT,
@@ -357,6 +358,7 @@ for _group in (cli_remote.remote, cli_gist.gist_group, cli_index.index_group,
                cli_hooks.install_hooks, cli_hooks.uninstall_hooks, cli_hooks.hook,
                *cli_gist.caffe_aliases.commands.values()):
     cli.add_command(_group)
+cli.add_command(cli_migrate.migrate)
 
 
 def git_main(argv: Sequence[str] | None = None) -> NoReturn:

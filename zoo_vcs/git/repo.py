@@ -1,7 +1,8 @@
 """The repository's own git, through GitPython: create repositories and ask git what it
-knows (hooks dir, pushed commits, publishing branch, staged files, blobs, worktrees, and
-the blobs that the history, the indexes and the stash hold); git's errors become
-``GitError`` here.
+knows (hooks dir, pushed commits, publishing branch, staged files, blobs, trees at any
+commit, worktrees, and the blobs that the history, the indexes and the stash hold); git's
+errors become ``GitError`` here. History-wide queries and the ref and commit updates of
+``migrate`` are in :mod:`zoo_vcs.git.history`.
 
 Imported lazily: commands that only read pointers never pay for loading GitPython.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import git
 
 from zoo_vcs.errors import GitError
+from zoo_vcs.git.history import FILE_MODES, TreeFile
 
 ZERO_SHA = "0" * 40
 
@@ -296,3 +298,48 @@ def read_blobs(git_dir: Path, blob_ids: Iterable[str], *, limit: int) -> Iterato
     finally:
         repo.git.clear_cache()  # ends the cat-file process
         repo.close()
+
+
+class CommitReader:
+    """Files of any commit's tree, read through one GitPython repository (one long-lived
+    ``git cat-file`` process, not one process per read).
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._repo = _repo(root)
+
+    def __enter__(self) -> CommitReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the ``git cat-file`` processes."""
+        self._repo.close()
+
+    def _object(self, rev: str, path: str) -> git.Object | None:
+        try:
+            tree = self._repo.commit(rev).tree
+            return tree / path if path else tree
+        except KeyError:
+            return None
+        except (ValueError, git.GitError) as exc:
+            raise GitError(f"cannot read {rev}:{path}: {_reason(exc)}") from None
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        """The bytes of file ``path`` at ``rev``, or None when there is no such file."""
+        obj = self._object(rev, path)
+        if not isinstance(obj, git.Blob):
+            return None
+        return bytes(obj.data_stream.read())
+
+    def files(self, rev: str, folder: str = "") -> list[TreeFile]:
+        """The regular files directly in ``folder`` at ``rev`` (none if it is no folder)."""
+        obj = self._object(rev, folder)
+        if not isinstance(obj, git.Tree):
+            return []
+        return [TreeFile(str(b.path), f"{b.mode:o}", b.hexsha, b.size) for b in obj.blobs
+                if f"{b.mode:o}" in FILE_MODES]

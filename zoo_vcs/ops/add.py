@@ -7,19 +7,19 @@ from __future__ import annotations
 import logging
 import os
 import stat as statmod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from zoo_vcs.errors import PathError, PointerError, UnsafeReadmeError, UsageError, ZooError
+from zoo_vcs.errors import PathError, PointerError, UsageError, ZooError
 from zoo_vcs.formats import pointer as ptr
-from zoo_vcs.formats.urls import is_http
+from zoo_vcs.ops.readme_sync import Readmes
 from zoo_vcs.repo import modeldir
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.ignore import ignore_files
-from zoo_vcs.repo.paths import check_inside, confine
+from zoo_vcs.repo.paths import check_inside
 from zoo_vcs.storage.fileio import atomic_write_bytes, clean_stale_temps, locked
 from zoo_vcs.storage.hashing import Digests
 
@@ -101,7 +101,7 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     if urls and len(paths) != 1:
         raise UsageError("--url goes with exactly one file")
     files = list(dict.fromkeys(_check_addable(repo, Path(p)) for p in paths))
-    _Readmes(repo.root, quiet=True).check(files)
+    Readmes(repo.root, quiet=True).check(files)
     cache, cfg = repo.cache, repo.config
     cache.clean_tmp()
     for folder in {f.parent for f in files}:
@@ -122,7 +122,7 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     # Pointers, .gitignore files and readmes are read, changed and written back: two adds
     # at once in one repository must not lose each other's lines.
     with locked(repo.state_dir / "add.lock", shared=repo.config.cache_shared):
-        readmes = _Readmes(repo.root)
+        readmes = Readmes(repo.root)
         for full, d in zip(files, digests, strict=True):
             added = _track(full, d, urls, readmes)
             result.added.append(added)
@@ -137,7 +137,7 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     return result
 
 
-def _track(full: Path, d: Digests, urls: Sequence[str], readmes: _Readmes) -> Added:
+def _track(full: Path, d: Digests, urls: Sequence[str], readmes: Readmes) -> Added:
     pointer_path = full.with_name(ptr.pointer_path_for(full.name))
     old = _read_existing(pointer_path)
     if old is not None and old.sha1 == d.sha1:
@@ -148,7 +148,7 @@ def _track(full: Path, d: Digests, urls: Sequence[str], readmes: _Readmes) -> Ad
         new = ptr.Pointer(sha1=d.sha1, size=d.size, sha256=d.sha256, extra=extra)
     for url in urls:
         new = new.with_url(url)
-    readme = _sync_readme(readmes, full, d.sha1, new)
+    readme = readmes.sync(full, d.sha1, new)
     if readme is not None:
         new = readme[1]
     text = ptr.encode(new)
@@ -166,94 +166,3 @@ def _read_existing(pointer_path: Path) -> ptr.Pointer | None:
     except PointerError as exc:
         log.warning("%s; replacing it", exc)
         return None
-
-
-class _Readmes:
-    """Readmes found and parsed once per folder for a whole ``add`` (it may name thousands
-    of files in one folder); a readme rewritten by a sync is parsed again."""
-
-    def __init__(self, root: Path, *, quiet: bool = False) -> None:
-        self.root = root
-        self.quiet = quiet
-        self._found: dict[Path, Path | None] = {}
-        self._parsed: dict[Path, Any] = {}
-
-    def check(self, files: Sequence[Path]) -> None:
-        """Raise :class:`UnsafeReadmeError` for a readme the files would sync into that must
-        not be read (a tag, an alias bomb, conflict markers), before anything is stored."""
-        for f in files:
-            for readme in self.candidates(f):
-                self.load(readme)
-
-    def candidates(self, full: Path) -> Iterator[Path]:
-        for folder in (full.parent, *full.parent.parents):
-            if folder not in self._found:
-                self._found[folder] = modeldir.find_readme(folder)
-            readme = self._found[folder]
-            if readme is not None:
-                yield readme
-            if folder == self.root:
-                return
-
-    def load(self, readme: Path) -> Any:
-        if readme not in self._parsed:
-            try:
-                self._parsed[readme] = modeldir.load(readme)
-            except UnsafeReadmeError:
-                raise  # an attack or a broken merge: never tracked past
-            except ZooError as exc:
-                if not self.quiet:
-                    log.warning("%s", exc)
-                self._parsed[readme] = None
-        return self._parsed[readme]
-
-    def changed(self, readme: Path) -> None:
-        self._parsed.pop(readme, None)
-
-
-def _sync_readme(readmes: _Readmes, full: Path, sha1: str,
-                 pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer] | None:
-    """Keep the readme naming ``full`` in step; returns it and the pointer (maybe with its URL)."""
-    for readme_path in readmes.candidates(full):
-        match = _matching_model(readme_path, readmes.load(readme_path), full)
-        if match is not None:
-            readmes.changed(readme_path)
-            return _apply_sync(readme_path, match[0], match[1], full, sha1, pointer)
-    return None
-
-
-def _matching_model(readme_path: Path, readme: Any, full: Path) -> tuple[int, Any] | None:
-    if readme is None:
-        return None
-    for i, model in enumerate(readme.models):
-        if model.caffemodel:
-            try:
-                if confine(readme_path.parent, model.caffemodel) == full:
-                    return i, model
-            except PathError:
-                continue
-    # A readme in the same folder whose only model names no weights yet (init's skeleton).
-    if readme_path.parent == full.parent and full.suffix == ".caffemodel":
-        empty = [i for i, m in enumerate(readme.models) if not m.caffemodel]
-        if len(readme.models) <= 1 and (empty or not readme.models):
-            return (empty[0] if empty else 0), None
-    return None
-
-
-def _apply_sync(readme_path: Path, index: int, model: Any, full: Path, sha1: str,
-                pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer]:
-    updates: dict[str, str | None] = {}
-    if model is None:
-        updates["caffemodel"] = full.relative_to(readme_path.parent).as_posix()
-    elif model.caffemodel_url and (model.sha1 or "").lower() == sha1:
-        # The readme's URL serves these very bytes: it becomes the pointer's first mirror.
-        pointer = replace(pointer, urls=(model.caffemodel_url,
-                                         *[u for u in pointer.urls if u != model.caffemodel_url]))
-    if model is None or (model.sha1 or "").lower() != sha1:
-        updates["sha1"] = sha1
-    http = next((u for u in pointer.urls if is_http(u)), None)
-    if http is not None and (model is None or model.caffemodel_url != http):
-        updates["caffemodel_url"] = http
-    if updates:
-        modeldir.update(readme_path, updates, model=index)
-    return readme_path, pointer

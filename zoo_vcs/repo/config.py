@@ -8,6 +8,7 @@ and overrides it. Both are INI files in git's style::
     timeout = 60
     link = copy
     remote = store
+    binaries = *.caffemodel, *.onnx, weights/*.npy
     [cache]
     dir = /mnt/fast/zoo-cache
     shared = group
@@ -25,6 +26,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,11 @@ _REMOTE_SECTION = re.compile(r'^remote "(?P<name>[^"]+)"$')
 #: Remote options given as strings in INI that fsspec backends expect as booleans/numbers.
 _BOOL_OPTIONS = {"anon", "use_ssl", "requester_pays", "version_aware"}
 _SHARED_VALUES = ("", "group", "false", "no", "off", "0")
+#: Files ``migrate`` treats as binaries when ``[core] binaries`` names none (SPEC 4).
+DEFAULT_BINARIES = ("*.caffemodel", "*.caffemodel.h5", "*.solverstate", "*.pt", "*.pth",
+                    "*.onnx", "*.safetensors", "*.bin", "*.h5")
+#: Binaries whatever ``[core] binaries`` says: the Model Zoo's weights (SPEC 4).
+ALWAYS_BINARIES = ("*.caffemodel",)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,20 @@ class Config:
     #: ``[cache] shared = group``: the cache is usable by every member of the folder's
     #: Unix group (group-writable, setgid folders; SPEC 4, Safety of stored data).
     cache_shared: bool = False
+    #: Globs naming binary files (``[core] binaries``): a glob without ``/`` matches a file
+    #: name in any folder, one with ``/`` the path from the repository root.
+    binaries: tuple[str, ...] = DEFAULT_BINARIES
+
+    def is_binary(self, path: str) -> bool:
+        """Whether the file at ``path`` (relative to the root, ``/``-separated) is a binary.
+
+        >>> cfg = Config(Path("/c"), binaries=("*.caffemodel", "data/*.npy"))
+        >>> [cfg.is_binary(p) for p in ("m/w.caffemodel", "data/x.npy", "m/data/x.npy")]
+        [True, True, False]
+        """
+        name = path.rsplit("/", 1)[-1]
+        return any(fnmatchcase(path, g.lstrip("/")) if "/" in g else fnmatchcase(name, g)
+                   for g in self.binaries)
 
     def remote(self, name: str | None = None) -> Remote:
         """The remote called ``name``, or the default one.
@@ -192,7 +213,16 @@ def resolve(root: Path | None, default_cache: Path, *,
         sha256=sha256,
         gist_branch=ini.get("gist", "branch", fallback="").strip() or None,
         cache_shared=shared == "group",
+        binaries=_binaries(ini.get("core", "binaries", fallback=None)),
     )
+
+
+def _binaries(value: str | None) -> tuple[str, ...]:
+    """``[core] binaries``: globs separated by commas or new lines; ``*.caffemodel`` always."""
+    if value is None:
+        return DEFAULT_BINARIES
+    globs = [g.strip() for g in value.replace("\n", ",").split(",")]
+    return tuple(dict.fromkeys((*ALWAYS_BINARIES, *(g for g in globs if g))))
 
 
 def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:

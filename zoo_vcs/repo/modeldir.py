@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,13 +45,20 @@ def is_readme(name: str) -> bool:
 def find_readme(directory: Path) -> Path | None:
     """The folder's ``readme.md`` (any letter case), or None."""
     try:
-        names = sorted(os.listdir(directory))
+        names = os.listdir(directory)
     except OSError:
         return None
-    for name in names:
-        if is_readme(name) and (directory / name).is_file():
-            return directory / name
-    return None
+    name = pick_readme(n for n in names if is_readme(n) and (directory / n).is_file())
+    return directory / name if name is not None else None
+
+
+def pick_readme(names: Iterable[str]) -> str | None:
+    """Which of a folder's file names is its readme (the first in sorted order), or None.
+
+    >>> pick_readme(["w.caffemodel", "readme.md", "README.md"])
+    'README.md'
+    """
+    return next((n for n in sorted(names) if is_readme(n)), None)
 
 
 def read_text(path: Path) -> str:
@@ -61,35 +68,51 @@ def read_text(path: Path) -> str:
             data = f.read(MAX_README_BYTES + 1)
     except OSError as exc:
         raise FrontmatterError(str(path), f"cannot read: {exc.strerror}") from None
+    return decode_text(data, str(path))
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """A readme's bytes (from a file or a commit) as text; raises :class:`FrontmatterError`
+    when they are too large or not UTF-8."""
     if len(data) > MAX_README_BYTES:
-        raise FrontmatterError(str(path), f"larger than {MAX_README_BYTES >> 20} MiB")
+        raise FrontmatterError(path, f"larger than {MAX_README_BYTES >> 20} MiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise FrontmatterError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+        raise FrontmatterError(path, f"not UTF-8 text (byte {exc.start})") from None
 
 
 def load(path: Path) -> frontmatter.Readme:
     """Parse the readme at ``path`` (tolerantly; problems are reported in the result)."""
+    return parse(read_text(path), str(path))
+
+
+def parse(text: str, path: str) -> frontmatter.Readme:
+    """Parse readme text (tolerantly; problems are reported in the result)."""
     from zoo_vcs.formats import (
         frontmatter,  # YAML and the readme grammar load only when a readme is read
     )
 
-    return frontmatter.parse(read_text(path), path=str(path))
+    return frontmatter.parse(text, path=path)
 
 
 def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0) -> bool:
     """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed."""
-    from zoo_vcs.formats import (
-        frontmatter_edit,  # like load(): YAML loads only when a readme is written
-    )
-
     text = read_text(path)
-    new = frontmatter_edit.set_fields(text, updates, path=str(path), model=model)
+    new = edit(text, updates, str(path), model=model)
     if new == text:
         return False
     atomic_write_bytes(path, new.encode("utf-8"))
     return True
+
+
+def edit(text: str, updates: Mapping[str, str | None], path: str, *, model: int = 0) -> str:
+    """Readme text with the given frontmatter keys rewritten by a minimal edit."""
+    from zoo_vcs.formats import (
+        frontmatter_edit,  # like parse(): YAML loads only when a readme is written
+    )
+
+    return frontmatter_edit.set_fields(text, updates, path=path, model=model)
 
 
 @dataclass(frozen=True)

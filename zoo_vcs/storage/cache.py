@@ -20,14 +20,14 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from zoo_vcs.errors import IntegrityError, ZooError
 from zoo_vcs.storage import registry
 from zoo_vcs.storage.fileio import make_dirs, open_lock_file, pid_alive
-from zoo_vcs.storage.hashing import Digests, hash_file
+from zoo_vcs.storage.hashing import Digests, Reader, hash_file, hash_stream
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +149,17 @@ class ObjectCache:
 
     def add_file(self, src: str | os.PathLike[str], *, sha256: bool = False) -> Digests:
         """Hash ``src`` while copying it into the cache, in one pass; returns its digests."""
+        return self._add(lambda sink: hash_file(src, sha256=sha256, sink=sink))
+
+    def add_stream(self, reader: Reader, *, sha256: bool = False) -> Digests:
+        """Like :meth:`add_file`, for bytes read from a stream until EOF (a git blob)."""
+        return self._add(lambda sink: hash_stream(reader, sha256=sha256, sink=sink))
+
+    def _add(self, copy: Callable[[BinaryIO], Digests]) -> Digests:
         tmp = self.temp_dir() / f"add-{os.getpid()}-{uuid.uuid4().hex}"
         try:
             with open(tmp, "wb") as sink:
-                digests = hash_file(src, sha256=sha256, sink=sink)
+                digests = copy(sink)
             if self.has(digests.sha1):
                 tmp.unlink()
             else:

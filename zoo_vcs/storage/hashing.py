@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 #: Read size: big enough to amortise thread hand-offs, small enough for a low peak RSS.
 CHUNK_SIZE = 4 << 20
@@ -163,20 +163,36 @@ def hash_file(path: str | os.PathLike[str], *, sha256: bool = False,
     Digests
         SHA1, size and (when asked) SHA256.
     """
+    with open(path, "rb", buffering=0) as f:
+        _advise_sequential(f)
+        # Buffers no larger than the file: add hashes many small files at once.
+        size = os.fstat(f.fileno()).st_size
+        return hash_stream(f, sha256=sha256, sink=sink, progress=progress,
+                           chunk=max(1, min(CHUNK_SIZE, size + 1)))
+
+
+class Reader(Protocol):
+    """What :func:`hash_stream` reads from: a file or a pipe opened in binary mode."""
+
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+
+def hash_stream(reader: Reader, *, sha256: bool = False, sink: BinaryIO | None = None,
+                progress: Callable[[int], None] | None = None,
+                chunk: int = CHUNK_SIZE) -> Digests:
+    """Hash everything ``reader`` yields until EOF, in constant memory (a file or a pipe,
+    such as ``git cat-file blob``); see :func:`hash_file` for the parameters."""
     hasher = StreamHasher(sha256=sha256, sink=sink)
     try:
-        with open(path, "rb", buffering=0) as f:
-            _advise_sequential(f)
-            # Two reused buffers (a fresh 4 MiB allocation per read costs page faults on
-            # every chunk), no larger than the file: add hashes many small files at once.
-            length = max(1, min(CHUNK_SIZE, os.fstat(f.fileno()).st_size + 1))
-            buffers = (bytearray(length), bytearray(length))
-            turn = 0
-            while n := f.readinto(buffers[turn]):
-                hasher.update(memoryview(buffers[turn])[:n])
-                turn ^= 1
-                if progress is not None:
-                    progress(n)
+        # Two reused buffers: a fresh 4 MiB allocation per read costs page faults on
+        # every chunk.
+        buffers = (bytearray(chunk), bytearray(chunk))
+        turn = 0
+        while n := reader.readinto(buffers[turn]):
+            hasher.update(memoryview(buffers[turn])[:n])
+            turn ^= 1
+            if progress is not None:
+                progress(n)
     except BaseException:
         hasher.close()
         raise
