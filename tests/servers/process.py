@@ -96,6 +96,18 @@ def http_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None =
         conn.close()
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL me when my parent dies (Linux ``prctl``), so a test
+    process that is killed (a CI timeout, Ctrl-C twice) leaves no server running. The kernel
+    ties it to the parent *thread*: start servers from long-lived threads (the main one)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() and close() still end the server
+
+
 def descendants(pid: int) -> list[int]:
     """Pids of every live descendant of ``pid`` (Linux ``/proc``; empty elsewhere)."""
     children: dict[int, list[int]] = {}
@@ -190,7 +202,8 @@ class ProcessServer:
             log.flush()
             self._proc = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.root, env=self.env(), start_new_session=True)
+                cwd=self.root, env=self.env(), start_new_session=True,
+                preexec_fn=_die_with_parent)
         self._wait(self.ready, deadline, "to answer")
         self.startup_seconds = time.monotonic() - began
         self.after_start()
