@@ -982,11 +982,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             # The response ends only once the whole request body has been read (the next
             # request on this connection starts after it) and the log entry is complete.
-            writer.join(timeout=BODY_TIMEOUT)
             proc.wait()
+            self._end_body(writer)
             reader.join(timeout=BODY_TIMEOUT)
-            if writer.is_alive():
-                self.close_connection = True  # the body never came: this connection is done
             entry["status"] = status
             entry["body"] = bytes(body)
             self.wfile.write(b"0\r\n\r\n")
@@ -994,12 +992,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             proc.kill()
         finally:
-            writer.join(timeout=BODY_TIMEOUT)
             proc.wait()
+            self._end_body(writer)
             reader.join(timeout=BODY_TIMEOUT)
             entry["body"] = bytes(body)
             if errors and errors[0]:
                 emu.cgi_errors.append(errors[0].decode("utf-8", "replace"))
+
+    def _end_body(self, writer: threading.Thread) -> None:
+        """Wait for the thread reading the request body; if the body never comes, shut the
+        connection down so that the thread ends before the socket is closed (a thread left
+        blocked on a closed socket can end up reading whatever socket gets its fd number)."""
+        writer.join(timeout=BODY_TIMEOUT)
+        if writer.is_alive():
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            writer.join(timeout=BODY_TIMEOUT)
 
     @staticmethod
     def _cgi_headers(stdout: Any) -> tuple[int, list[tuple[str, str]]]:
