@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from zoo_vcs.formats import pointer as ptr
 SIZE = 700_001
 #: ~0.9 s per object: long enough for every process to start while the first downloads.
 TRICKLE = faults.trickle(32 * 1024, 0.04)
+#: Bytes of each object served before the parallel tests' gate holds the response.
+HELD = 100_000
 
 
 def _repo(tmp_path: Path, server: LoopbackHTTPServer, n: int) -> tuple[Path, dict[Path, bytes]]:
@@ -66,6 +69,7 @@ def test_four_processes_share_one_download_per_object(tmp_path, http_server, com
     repo, files = _repo(tmp_path, http_server, n=2)
     procs = [_start([command], repo) for _ in range(4)]
     _finish(procs)
+    http_server.wait_idle()  # the server thread counts the last bytes after the client has them
     for target, data in files.items():
         assert target.read_bytes() == data
         path = f"/w/{target.name}"
@@ -90,20 +94,32 @@ def test_mixed_checkout_and_pull_of_the_same_objects(tmp_path, http_server):
     _assert_cache_consistent(repo, 1)
 
 
+def _wait_all_held(server: LoopbackHTTPServer, paths: list[str],
+                   procs: list[subprocess.Popen[str]], timeout: float = 30) -> bool:
+    """Whether every path's response reaches the gate (HELD bytes sent, the rest held back)
+    while the processes run. No response can finish before the gate opens, so all of them
+    in flight at once is a state to wait for, not a moment to catch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+        if all(server.bytes_sent(p) >= HELD for p in paths):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_different_objects_download_in_parallel(tmp_path, http_server):
     """Two processes, one object each: both transfers are under way at the same moment,
     neither waits for the other's lock."""
     repo, files = _repo(tmp_path, http_server, n=2)
     paths = [f"/w/{t.name}" for t in files]
-    sizes = [len(d) for d in files.values()]
+    gate = threading.Event()
+    for path in paths:
+        http_server.always(path, faults.hold_after(HELD, gate))
     procs = [_start(["checkout", f"m{i}"], repo) for i in range(2)]
-    overlap = False
-    deadline = time.monotonic() + 30
-    while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
-        sent = [http_server.bytes_sent(p) for p in paths]
-        if all(0 < s < n for s, n in zip(sent, sizes, strict=True)):
-            overlap = True
-        time.sleep(0.02)
+    try:
+        overlap = _wait_all_held(http_server, paths, procs)
+    finally:
+        gate.set()
     _finish(procs)
     assert overlap, "the second download waited for the first"
     for target, data in files.items():
@@ -115,16 +131,16 @@ def test_one_process_downloads_many_objects_in_parallel(tmp_path, http_server):
     """--jobs: within one process, several objects are in flight at once."""
     repo, files = _repo(tmp_path, http_server, n=3)
     paths = [f"/w/{t.name}" for t in files]
-    sizes = [len(d) for d in files.values()]
+    gate = threading.Event()
+    for path in paths:
+        http_server.always(path, faults.hold_after(HELD, gate))
     proc = _start(["checkout", "--jobs", "3"], repo)
-    most = 0
-    deadline = time.monotonic() + 30
-    while proc.poll() is None and time.monotonic() < deadline:
-        sent = [http_server.bytes_sent(p) for p in paths]
-        most = max(most, sum(0 < s < n for s, n in zip(sent, sizes, strict=True)))
-        time.sleep(0.02)
+    try:
+        all_three = _wait_all_held(http_server, paths, [proc])
+    finally:
+        gate.set()
     _finish([proc])
-    assert most == 3
+    assert all_three, "the 3 objects were not in flight at once"
     for target, data in files.items():
         assert target.read_bytes() == data
 
@@ -150,8 +166,16 @@ def test_add_waits_for_another_add_before_touching_pointers_and_gitignore(tmp_pa
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another add is in its critical section
         proc = subprocess.Popen([ZOO_VCS, "add", "m/a.bin"], cwd=repo,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(1.5)
+        # Wait (bounded) until the kernel shows add blocked on this lock, however slowly it
+        # starts: a fixed sleep would only prove it had not got there yet.
+        waiter, inode = f" {proc.pid} ", f":{os.stat(lock).st_ino} "
+        blocked, deadline = False, time.monotonic() + 60
+        while not blocked and proc.poll() is None and time.monotonic() < deadline:
+            blocked = any("->" in ln and waiter in ln and inode in ln
+                          for ln in Path("/proc/locks").read_text().splitlines())
+            time.sleep(0.02)
         assert proc.poll() is None, "add did not wait for the lock"
+        assert blocked, "add is not blocked on the add lock"
         assert not (repo / "m" / "a.bin.zoo").exists()
         assert not (repo / "m" / ".gitignore").exists()
         fcntl.flock(held.fileno(), fcntl.LOCK_UN)

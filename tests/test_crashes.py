@@ -4,12 +4,15 @@ none, every cache object hashes to its name, and a rerun completes and cleans up
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
 import re
+import resource
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import ZOO_VCS, git, make_weights, run_zoo, temp_leftovers, write_readme
@@ -47,10 +50,43 @@ def assert_only_dead_temps(folder: Path) -> None:
         assert not Path(f"/proc/{m.group(1)}").exists(), f"{path}: its process still runs"
 
 
-def _kill_after(args: list[str], cwd: Path, delay: float) -> int | None:
-    """Start zoo-vcs, SIGKILL it after ``delay`` seconds; its exit code if it finished first."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used so far by process ``pid`` and the children it has reaped."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # [cu]time, [cs]time
+
+
+def _kill_at_cpu(args: list[str], cwd: Path, seconds: float) -> int | None:
+    """Start zoo-vcs, SIGKILL it once it has used ``seconds`` of CPU time; its exit code if it
+    finished first. CPU time measures the work done, so the kill points do not drift with
+    how much of the machine the process gets."""
     proc = subprocess.Popen([ZOO_VCS, *args], cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None:
+        with contextlib.suppress(OSError):  # it has just ended: poll() tells
+            if _cpu_seconds(proc.pid) >= seconds:
+                break
+        assert time.monotonic() < deadline, "zoo-vcs neither ended nor used its CPU time"
+        time.sleep(0.002)
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.kill()
+    proc.wait()
+    return None
+
+
+def _kill_after_start(args: list[str], cwd: Path, started: Callable[[], bool],
+                      delay: float) -> int | None:
+    """Start zoo-vcs, SIGKILL it ``delay`` seconds after ``started()`` first holds (its work
+    under way), so that how long it takes to start on a loaded machine does not move the
+    kill points; its exit code if it finished first."""
+    proc = subprocess.Popen([ZOO_VCS, *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not started():
+        assert time.monotonic() < deadline, "zoo-vcs never got under way"
+        time.sleep(0.005)
     try:
         proc.wait(timeout=delay)
         return proc.returncode
@@ -80,10 +116,16 @@ def test_checkout_killed_at_random_points(tmp_path, http_server: LoopbackHTTPSer
         target.with_name(name + ".zoo").write_text(ptr.encode(p))
         files[target] = data
 
+    paths = [f"/w/{t.name}" for t in files]
     killed = 0
-    t0 = time.monotonic()
     for _ in range(KILLS):
-        code = _kill_after(["checkout"], repo, rng.uniform(0.3, 1.2))
+        # Killed at a random time after the server started sending this run's bytes (the
+        # trickle takes >= 0.8 s per object however fast the machine is).
+        http_server.wait_idle()  # the last run's responses have ended
+        sent = sum(map(http_server.bytes_sent, paths))
+        code = _kill_after_start(
+            ["checkout"], repo, lambda sent=sent: sum(map(http_server.bytes_sent, paths)) > sent,
+            rng.uniform(0.0, 0.9))
         killed += code is None
         assert code in (None, 0)
         for target, data in files.items():
@@ -97,7 +139,6 @@ def test_checkout_killed_at_random_points(tmp_path, http_server: LoopbackHTTPSer
             for obj in (cache_root(repo) / "sha1").glob("*/*"):
                 obj.unlink()
     assert killed >= KILLS // 2, "most runs were really interrupted"
-    assert time.monotonic() - t0 < 25
     ranged = [q for q in http_server.requests if q.headers.get("range", "bytes=0-") != "bytes=0-"]
     assert ranged, "a download interrupted by SIGKILL was resumed by the next run"
 
@@ -135,17 +176,18 @@ def test_add_of_a_large_file_killed_at_random_points(tmp_path):
         for obj in (cache_root(repo) / "sha1").glob("*/*"):
             obj.unlink()
 
-    # How long an uninterrupted add takes here: the kills are spread over that window.
-    t0 = time.monotonic()
+    # How much CPU time an uninterrupted add takes: the kills are spread over that work
+    # (CPU time, unlike the wall clock, does not stretch when the machine is busy).
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert run_zoo("add", "models/big/big.caffemodel", cwd=repo).returncode == 0
-    duration = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    work = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     reset()
 
     killed = 0
-    t0 = time.monotonic()
     for _ in range(KILLS):
-        code = _kill_after(["add", "models/big/big.caffemodel"], repo,
-                           rng.uniform(0.02, 0.95 * duration))
+        code = _kill_at_cpu(["add", "models/big/big.caffemodel"], repo,
+                            rng.uniform(0.02, 0.95 * work))
         killed += code is None
         assert code in (None, 0)
         st = os.stat(weights)
@@ -162,7 +204,6 @@ def test_add_of_a_large_file_killed_at_random_points(tmp_path):
         if code == 0:
             reset()
     assert killed >= KILLS // 2, "most runs were really interrupted"
-    assert time.monotonic() - t0 < 20
 
     r = run_zoo("add", "models/big/big.caffemodel", cwd=repo)
     assert r.returncode == 0, r.output

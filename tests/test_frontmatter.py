@@ -726,7 +726,7 @@ FRAGMENTS = st.sampled_from([
 LINES = st.lists(st.lists(FRAGMENTS | st.text(max_size=8), max_size=8).map("".join), max_size=12)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(), LINES.map("\n".join), LINES.map(lambda ls: "---\n" + "\n".join(ls)),
                  LINES.map(lambda ls: "---\n" + "\n".join(ls) + "\n---\n")))
 def test_parse_never_raises_anything_else(text: str) -> None:
@@ -745,7 +745,7 @@ SAFE_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 KNOWN_MAPPINGS = st.dictionaries(st.sampled_from(KNOWN_KEYS), SAFE_TEXT | st.none())
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(KNOWN_MAPPINGS)
 def test_render_round_trips(mapping: dict[str, str | None]) -> None:
     readme = parse(render(mapping))

@@ -231,7 +231,9 @@ def test_rate_limited(emu: GistEmulator, gh: Github) -> None:
     capped = client(emu, retry=GithubRetry(max_rate_limit_wait=5))
     with pytest.raises(github.RateLimitExceededException):
         capped.get_gist(gist_id)
-    assert time.monotonic() - started < 5
+    gets = [r for r in emu.requests if r["path"] == f"/api/v3/gists/{gist_id}"]
+    assert len(gets) == 2  # one each: no retry
+    assert time.monotonic() - started < 30  # far below the ~61 s a retry would wait
     emu.rate_limited = False
     assert gh.get_gist(gist_id).id == gist_id
 

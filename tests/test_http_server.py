@@ -18,6 +18,7 @@ import pytest
 from tests.servers.http import (
     LoopbackHTTPServer,
     corrupt,
+    hold_after,
     html_page,
     ignore_range,
     no_content_length,
@@ -42,7 +43,7 @@ def server() -> Iterator[LoopbackHTTPServer]:
         yield srv
 
 
-def connect(srv: LoopbackHTTPServer, timeout: float = 5.0) -> http.client.HTTPConnection:
+def connect(srv: LoopbackHTTPServer, timeout: float = 30.0) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", srv.port, timeout=timeout)
 
 
@@ -56,7 +57,7 @@ def get(
 
 def test_full_get_with_keep_alive(server: LoopbackHTTPServer) -> None:
     assert server.url.startswith("http://127.0.0.1:")
-    with OPENER.open(server.url_for("f.bin"), timeout=5) as resp:
+    with OPENER.open(server.url_for("f.bin"), timeout=30) as resp:
         assert resp.status == 200
         assert resp.headers["Content-Length"] == str(len(DATA))
         assert resp.headers["Accept-Ranges"] == "bytes"
@@ -67,6 +68,7 @@ def test_full_get_with_keep_alive(server: LoopbackHTTPServer) -> None:
         conn.request("GET", "/f.bin")
         assert conn.getresponse().read() == DATA
     conn.close()
+    server.wait_idle()  # the client has every byte; the server may not have counted them yet
     assert [r.status for r in server.requests] == [200, 200, 200]
     assert server.bytes_sent("/f.bin") == 3 * len(DATA)
 
@@ -130,7 +132,7 @@ def test_truncate_after_closes_early(server: LoopbackHTTPServer) -> None:
 def test_status_with_retry_after(server: LoopbackHTTPServer) -> None:
     server.fail("/f.bin", status(503, retry_after="2"))
     with pytest.raises(urllib.error.HTTPError) as info:
-        OPENER.open(server.url_for("/f.bin"), timeout=5)
+        OPENER.open(server.url_for("/f.bin"), timeout=30)
     assert info.value.code == 503
     assert info.value.headers["Retry-After"] == "2"
     assert info.value.read() == b"error"
@@ -139,7 +141,7 @@ def test_status_with_retry_after(server: LoopbackHTTPServer) -> None:
 
 def test_html_page(server: LoopbackHTTPServer) -> None:
     server.fail("/f.bin", html_page())
-    with OPENER.open(server.url_for("/f.bin"), timeout=5) as resp:
+    with OPENER.open(server.url_for("/f.bin"), timeout=30) as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/html")
         body = resp.read()
@@ -165,7 +167,7 @@ def test_no_content_length(server: LoopbackHTTPServer) -> None:
 
 def test_redirect(server: LoopbackHTTPServer) -> None:
     server.fail("/old.bin", redirect("/f.bin"))
-    with OPENER.open(server.url_for("/old.bin"), timeout=5) as resp:
+    with OPENER.open(server.url_for("/old.bin"), timeout=30) as resp:
         assert resp.url == server.url_for("/f.bin")
         assert resp.read() == DATA
     assert server.requests_for("/old.bin")[0].status == 302
@@ -180,34 +182,52 @@ def test_corrupt_counts_within_sent_range(server: LoopbackHTTPServer) -> None:
 
 
 def test_stall_after(server: LoopbackHTTPServer) -> None:
-    server.fail("/f.bin", stall_after(1000, 0.5))
-    conn = connect(server, timeout=0.2)
+    # The stall outlasts the test (stop() ends it); only the wait for the byte after the
+    # first 1000 gets a short client timeout, so a slow machine cannot time out earlier.
+    server.fail("/f.bin", stall_after(1000, 120))
+    conn = connect(server, timeout=30)
     conn.request("GET", "/f.bin")
     resp = conn.getresponse()
     assert resp.read(1000) == DATA[:1000]
+    assert conn.sock is not None
+    conn.sock.settimeout(0.2)
     with pytest.raises(TimeoutError):
         resp.read(1)
     conn.close()
 
 
 def test_trickle_and_bytes_sent(server: LoopbackHTTPServer) -> None:
-    server.fail("/f.bin", trickle(1000, 0.02))  # 17 chunks, ~0.3 s
+    server.fail("/f.bin", trickle(1000, 0.02))  # 17 chunks, 16 pauses
+    started = time.monotonic()
+    assert get(server).read() == DATA
+    assert time.monotonic() - started >= 0.3  # 16 pauses of 0.02 s: holds under any load
+    server.wait_idle()  # the server thread has finished recording the response
+    assert server.bytes_sent("/f.bin") == len(DATA)
+
+
+def test_bytes_sent_is_counted_while_sending(server: LoopbackHTTPServer) -> None:
+    gate = threading.Event()
+    server.fail("/f.bin", hold_after(4000, gate))
     result: list[bytes] = []
     reader = threading.Thread(target=lambda: result.append(get(server).read()))
     reader.start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while server.bytes_sent("/f.bin") < 4000 and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert 4000 <= server.bytes_sent("/f.bin") < len(DATA)  # caught it half-way
-    reader.join(5)
+    (record,) = server.requests_for("/f.bin")
+    assert record.bytes_sent == 4000  # caught half-way: held there until the gate opens
+    assert not record.finished.is_set()
+    gate.set()
+    reader.join(30)
     assert result == [DATA]
+    server.wait_idle()
     assert server.bytes_sent("/f.bin") == len(DATA)
 
 
 def test_stop_is_prompt_during_trickle() -> None:
     srv = LoopbackHTTPServer().start()
     srv.add("/slow.bin", DATA)
-    srv.always("/slow.bin", trickle(10, 5.0))
+    srv.always("/slow.bin", trickle(10, 60.0))
     errors: list[BaseException] = []
 
     def download() -> None:
@@ -218,12 +238,15 @@ def test_stop_is_prompt_during_trickle() -> None:
 
     reader = threading.Thread(target=download)
     reader.start()
-    while srv.bytes_sent("/slow.bin") == 0:
+    deadline = time.monotonic() + 30
+    while srv.bytes_sent("/slow.bin") == 0 and time.monotonic() < deadline:
         time.sleep(0.005)
+    assert srv.bytes_sent("/slow.bin") == 10  # in the first 60 s pause
     started = time.monotonic()
     srv.stop()
-    reader.join(5)
-    assert time.monotonic() - started < 1.0
+    reader.join(30)
+    # Far below the pause it interrupts: a stop that waited for it would take 60 s.
+    assert time.monotonic() - started < 30
     assert not reader.is_alive()
     assert errors  # the client saw a short body
 
@@ -242,6 +265,7 @@ def test_fault_queue_then_always(server: LoopbackHTTPServer) -> None:
 
 def test_request_log(server: LoopbackHTTPServer) -> None:
     get(server, "/f.bin?dl=1", headers={"Range": "bytes=10-19"}).read()
+    server.wait_idle()
     (record,) = server.requests_for("/f.bin")
     assert (record.method, record.path, record.query) == ("GET", "/f.bin", "dl=1")
     assert record.headers["range"] == "bytes=10-19"
@@ -262,7 +286,7 @@ def test_add_file_and_root(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_bytes(b"secret")
     with LoopbackHTTPServer(root=root) as srv:
         url = srv.add_file("/other.bin", root / "sub" / "w.bin")
-        with OPENER.open(url, timeout=5) as resp:
+        with OPENER.open(url, timeout=30) as resp:
             assert resp.read() == content
         assert get(srv, "/sub/w.bin").read() == content  # served from root
         resp = get(srv, "/sub/w.bin", headers={"Range": "bytes=1000000-"})
@@ -282,7 +306,7 @@ def test_script_mode(tmp_path: Path) -> None:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        with OPENER.open(url + "/m.bin", timeout=5) as resp:
+        with OPENER.open(url + "/m.bin", timeout=30) as resp:
             assert resp.read() == DATA
     finally:
         proc.kill()

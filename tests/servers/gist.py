@@ -12,7 +12,9 @@ import re
 import secrets
 import shutil
 import socket
+import socketserver
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +34,7 @@ ZERO_SHA = "0" * 40
 MAX_CONTENT = 1 << 20  # the API returns at most 1 MiB of each file's content
 MAX_FILES = 300  # the API lists at most 300 files of a gist
 CHUNK = 64 << 10
+BODY_TIMEOUT = 60.0  # how long a git response waits for the rest of its request body
 DOCS = "https://docs.github.com/rest"
 GIST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SHA = re.compile(r"[0-9a-f]{4,40}")
@@ -112,8 +115,9 @@ class GistEmulator:
         self._overrides: dict[str, dict[str, dict]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
         self.port = 0
         self._backend = str(Path(self._git("--exec-path").decode().strip()) / "git-http-backend")
 
@@ -129,10 +133,8 @@ class GistEmulator:
 
     def start(self) -> GistEmulator:
         self.root.mkdir(parents=True, exist_ok=True)
-        server = ThreadingHTTPServer((HOST, 0), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.emulator = self  # type: ignore[attr-defined]
+        server = _Server((HOST, 0), _Handler)
+        server.emulator = self
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, name="gist-emulator",
@@ -145,6 +147,11 @@ class GistEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._locks_guard:
+            conns = list(self._connections)
+        for conn in conns:  # idle keep-alive connections: their threads end now
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -757,11 +764,33 @@ class GistEmulator:
         return env
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    # socketserver's default listen backlog is 5: PyGithub, git and several zoo-vcs workers
+    # connecting at once on a loaded machine must not find the accept queue full.
+    request_queue_size = 128
+    emulator: GistEmulator
+
+    def server_bind(self) -> None:
+        # Skip HTTPServer.server_bind's socket.getfqdn(): no name lookups at all.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # the client went away
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GitHub.com"
     sys_version = ""
-    timeout = 30
+    # Idle keep-alive connections are closed after this long; generous, so that a client
+    # reusing a pooled connection on a slow machine does not race the server's close.
+    timeout = 300
+    _entry: dict[str, Any] | None = None
 
     @property
     def emu(self) -> GistEmulator:
@@ -772,6 +801,17 @@ class _Handler(BaseHTTPRequestHandler):
         # headers and body go out in separate writes: without this, Nagle + delayed ACK
         # stall every keep-alive request by 40-200 ms
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        emu = self.emu
+        with emu._locks_guard:
+            emu._connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            emu = self.emu
+            with emu._locks_guard:
+                emu._connections.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -788,6 +828,7 @@ class _Handler(BaseHTTPRequestHandler):
         entry = {"method": self.command, "path": split.path, "query": split.query,
                  "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
         self.emu.requests.append(entry)
+        self._entry = entry
         return entry
 
     def _body_chunks(self) -> Iterator[bytes]:
@@ -813,6 +854,9 @@ class _Handler(BaseHTTPRequestHandler):
             yield data
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        if self._entry is not None:
+            # Recorded before the answer leaves: a client that has it may look at once.
+            self._entry["status"] = status
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -825,6 +869,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         split = urllib.parse.urlsplit(self.path)
         path = split.path
+        self._entry = None
         try:
             if path.startswith("/git/"):
                 self._git(path, split.query)
@@ -881,7 +926,6 @@ class _Handler(BaseHTTPRequestHandler):
         gist_id, rest = (m[1], m[2] or "/") if m else ("", "")
         if not m or not emu._exists(gist_id):
             list(self._body_chunks())
-            entry["status"] = 404
             self._send(404, b"Repository not found.\n", {"Content-Type": "text/plain"})
             return
         push = rest.endswith("/git-receive-pack") or "service=git-receive-pack" in query
@@ -889,7 +933,6 @@ class _Handler(BaseHTTPRequestHandler):
         if push:
             if login is None:
                 list(self._body_chunks())
-                entry["status"] = 401
                 self._send(401, b"Authentication failed\n",
                            {"WWW-Authenticate": 'Basic realm="GitHub"',
                             "Content-Type": "text/plain"})
@@ -897,7 +940,6 @@ class _Handler(BaseHTTPRequestHandler):
             owner = emu._meta(gist_id).get("owner")
             if login != owner:
                 list(self._body_chunks())
-                entry["status"] = 403
                 self._send(403, f"Permission to {gist_id}.git denied to {login}.\n".encode(),
                            {"Content-Type": "text/plain"})
                 return
@@ -938,18 +980,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             while data := proc.stdout.read1(CHUNK):  # type: ignore[union-attr]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.write(b"0\r\n\r\n")
+            # The response ends only once the whole request body has been read (the next
+            # request on this connection starts after it) and the log entry is complete.
+            proc.wait()
+            self._end_body(writer)
+            reader.join(timeout=BODY_TIMEOUT)
             entry["status"] = status
+            entry["body"] = bytes(body)
+            self.wfile.write(b"0\r\n\r\n")
         except OSError:
             self.close_connection = True
             proc.kill()
         finally:
-            writer.join(timeout=30)  # the whole request body is consumed before the next request
             proc.wait()
-            reader.join(timeout=5)
+            self._end_body(writer)
+            reader.join(timeout=BODY_TIMEOUT)
             entry["body"] = bytes(body)
             if errors and errors[0]:
                 emu.cgi_errors.append(errors[0].decode("utf-8", "replace"))
+
+    def _end_body(self, writer: threading.Thread) -> None:
+        """Wait for the thread reading the request body; if the body never comes, shut the
+        connection down so that the thread ends before the socket is closed (a thread left
+        blocked on a closed socket can end up reading whatever socket gets its fd number)."""
+        writer.join(timeout=BODY_TIMEOUT)
+        if writer.is_alive():
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            writer.join(timeout=BODY_TIMEOUT)
 
     @staticmethod
     def _cgi_headers(stdout: Any) -> tuple[int, list[tuple[str, str]]]:

@@ -35,6 +35,7 @@ __all__ = [
     "LoopbackHTTPServer",
     "RequestRecord",
     "corrupt",
+    "hold_after",
     "html_page",
     "ignore_range",
     "no_content_length",
@@ -49,7 +50,7 @@ __all__ = [
 HOST = "127.0.0.1"
 BUFFER_SIZE = 1 << 20  # 1 MiB read/write buffer for faulted or in-memory bodies
 SENDFILE_CHUNK = 8 << 20  # per os.sendfile() call on the fast path
-DRAIN_TIMEOUT = 5.0  # how long reset_after waits for the client to receive the n bytes
+DRAIN_TIMEOUT = 30.0  # how long reset/truncate_after wait for the client to read the n bytes
 HTML_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
     b"<body><h1>Please sign in</h1><p>You need to sign in to download this file.</p>"
@@ -72,15 +73,19 @@ class Fault:
     body: bytes = b""
     delay: float = 0.0  # trickle sleep between chunks / stall duration
     location: str = ""
+    gate: threading.Event | None = field(default=None, compare=False)  # hold_after
+    chunk: int = 0  # hold_after: bytes per write before the hold (0: all at once)
 
 
 def reset_after(n: int) -> Fault:
-    """Headers and the first ``n`` body bytes, then abort the connection with a TCP RST."""
+    """Headers and the first ``n`` body bytes, then (once the client has read them) abort the
+    connection with a TCP RST."""
     return Fault("reset_after", n=n)
 
 
 def truncate_after(n: int) -> Fault:
-    """Full Content-Length, but only ``n`` body bytes, then a clean close (FIN)."""
+    """Full Content-Length, but only ``n`` body bytes, then (once the client has read them)
+    a clean close (FIN)."""
     return Fault("truncate_after", n=n)
 
 
@@ -104,6 +109,15 @@ def trickle(bytes_per_chunk: int, delay: float) -> Fault:
 def stall_after(n: int, seconds: float) -> Fault:
     """Send ``n`` body bytes, go silent for ``seconds``, then close the connection (FIN)."""
     return Fault("stall_after", n=n, delay=seconds)
+
+
+def hold_after(n: int, gate: threading.Event, bytes_per_chunk: int = 0,
+               delay: float = 0.0) -> Fault:
+    """Send ``n`` body bytes (``bytes_per_chunk`` at a time with ``delay`` between, if given),
+    then hold the response until ``gate`` is set (or the server stops), then send the rest:
+    the test decides when the transfer may go on, so it can observe a transfer that is
+    certainly under way, whatever the machine's load."""
+    return Fault("hold_after", n=n, gate=gate, chunk=bytes_per_chunk, delay=delay)
 
 
 def ignore_range() -> Fault:
@@ -131,7 +145,8 @@ def corrupt(offset: int) -> Fault:
 
 @dataclass
 class RequestRecord:
-    """One request as seen by the server; ``status``/``bytes_sent`` are updated while serving."""
+    """One request as seen by the server; ``status``/``bytes_sent`` are updated while serving,
+    and ``finished`` is set once the server is done with it (its counters are final)."""
 
     method: str
     path: str
@@ -141,6 +156,8 @@ class RequestRecord:
     bytes_sent: int = 0
     fault: Fault | None = None
     time: float = field(default_factory=time.time)
+    finished: threading.Event = field(default_factory=threading.Event, repr=False,
+                                      compare=False)
 
 
 @dataclass(frozen=True)
@@ -241,6 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._respond(record, head)
         except (ConnectionError, OSError):
             self.close_connection = True
+        finally:
+            record.finished.set()
 
     def _start(self, record: RequestRecord, code: int, headers: dict[str, str | int]) -> None:
         record.status = int(code)
@@ -330,7 +349,19 @@ class _Handler(BaseHTTPRequestHandler):
         if head:
             limit = 0
 
-        if fault is None and resource.file is not None and limit:
+        if kind == "hold_after" and limit:
+            held = min(max(fault.n, 0), limit)  # type: ignore[union-attr]
+            pace = trickle(fault.chunk, fault.delay) if fault.chunk > 0 else None  # type: ignore[union-attr]
+            self._send_chunks(record, resource, start, held, pace)
+            if self.close_connection:
+                return
+            gate = fault.gate  # type: ignore[union-attr]
+            while gate is not None and not gate.wait(0.05):
+                if owner._stopping.is_set():
+                    self.close_connection = True
+                    return
+            self._send_chunks(record, resource, start + held, limit - held, None)
+        elif fault is None and resource.file is not None and limit:
             self._sendfile(record, resource.file, start, limit)
         else:
             self._send_chunks(record, resource, start, limit, fault)
@@ -341,7 +372,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "stall_after":
             owner._stopping.wait(fault.delay)  # type: ignore[union-attr]
             self.close_connection = True
-        elif kind in ("truncate_after", "no_content_length"):
+        elif kind == "truncate_after":
+            # A client library may drop what it buffered but did not hand over when the body
+            # ends short (aiohttp does): close once the client has read the n bytes, so that
+            # what it got does not depend on how fast it was scheduled.
+            self._drain()
+            self.close_connection = True
+        elif kind == "no_content_length":
             self.close_connection = True
 
     def _sendfile(self, record: RequestRecord, file: Path, start: int, count: int) -> None:
@@ -387,21 +424,28 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
 
-    def _reset(self) -> None:
-        """Abort the connection with RST once the client has received what was sent."""
+    def _drain(self) -> None:
+        """Wait (at most DRAIN_TIMEOUT) until the client has read everything sent so far."""
         sock = self.connection
         deadline = time.monotonic() + DRAIN_TIMEOUT
         stopping = self.server.owner._stopping
         with contextlib.suppress(OSError):
-            # Linux: TIOCOUTQ (SIOCOUTQ) = bytes not yet acknowledged by the peer. An abortive
-            # close discards them, so wait for them to be delivered first.
+            # Linux: TIOCOUTQ (SIOCOUTQ) = bytes not yet acknowledged by the peer; then the
+            # peer's own socket (same host) must hold no bytes its application has not read.
+            # An abortive close discards both, and a short body may make the client drop
+            # what it buffered, so wait for both to be empty first.
             while time.monotonic() < deadline and not stopping.is_set():
                 pending = struct.unpack(
                     "i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
                 )[0]
-                if pending == 0:
+                if pending == 0 and _unread_by_peer(sock) == 0:
                     break
                 time.sleep(0.002)
+
+    def _reset(self) -> None:
+        """Abort the connection with RST once the client has read what was sent."""
+        sock = self.connection
+        self._drain()
         self.close_connection = True
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -409,6 +453,20 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.rfile.close()
         sock.close()
+
+
+def _unread_by_peer(sock: socket.socket) -> int:
+    """Bytes waiting in the receive queue of ``sock``'s peer on this host (Linux
+    /proc/net/tcp), unread by its application; 0 when the peer's socket is not found."""
+    local, peer = sock.getsockname()[1], sock.getpeername()[1]
+    ends = (f":{peer:04X}", f":{local:04X}")  # the peer's socket: local address, remote one
+    with open("/proc/net/tcp") as table:
+        next(table, None)
+        for line in table:
+            fields = line.split()
+            if len(fields) > 4 and fields[1].endswith(ends[0]) and fields[2].endswith(ends[1]):
+                return int(fields[4].partition(":")[2], 16)
+    return 0
 
 
 def _read(resource: _Resource, start: int, count: int, chunk: int) -> Iterator[bytes | memoryview]:
@@ -603,6 +661,20 @@ class LoopbackHTTPServer:
 
     def bytes_sent(self, path: str) -> int:
         return sum(r.bytes_sent for r in self.requests_for(path))
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until the server has finished every request logged so far.
+
+        A client can have read a whole response before the server thread has recorded its
+        last bytes: call this before asserting ``bytes_sent``/``status`` after a client is
+        done. Raises TimeoutError if some request is still being served after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            pending = list(self.requests)
+        for record in pending:
+            if not record.finished.wait(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"{record.method} {record.path} still being served")
 
     def reset_log(self) -> None:
         with self._lock:
