@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo_vcs.errors import UsageError
+from zoo_vcs.repo import select
 from zoo_vcs.repo.context import Repository
 
 if TYPE_CHECKING:
@@ -50,6 +51,40 @@ def _open(paths: Sequence[PathLike] = (), flags: Mapping[str, object] | None = N
     return repo, resolved
 
 
+def _open_selected(paths: Sequence[PathLike], exclude: Sequence[str],
+                   flags: Mapping[str, object] | None, cwd: PathLike | None, *,
+                   defaults: bool = False) -> tuple[Repository, list[Path], select.Selection]:
+    """Like :func:`_open`, with PATH arguments split into plain paths and glob patterns
+    (a PATH naming an existing file is a path even if its name has glob characters).
+
+    ``defaults``: the command honours the ``[fetch]`` include/exclude of the configuration
+    when no PATH is given (checkout, fetch, pull).
+    """
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    plain: list[PathLike] = []
+    patterns: list[str] = []
+    for p in paths:
+        text = os.fspath(p)
+        if select.is_glob(text) and not (base / text).exists():
+            patterns.append(text)
+        else:
+            plain.append(p)
+    repo, resolved = _open(plain, flags, cwd)
+    here = os.path.relpath(base, repo.root).replace(os.sep, "/")
+
+    def rooted(pattern: str) -> str:
+        if os.path.isabs(pattern):  # an absolute path with globs: anchor it at the root
+            return "/" + os.path.relpath(pattern, repo.root).replace(os.sep, "/")
+        if here.startswith(".."):
+            raise UsageError(f"{pattern!r}: a pattern is matched inside the repository "
+                             f"{repo.root}, and the current folder is outside it")
+        return select.relative_pattern(pattern, here)
+
+    chosen = select.choose([rooted(p) for p in patterns], [rooted(x) for x in exclude],
+                           repo.config.fetch if defaults else None, paths_given=bool(paths))
+    return repo, resolved, chosen
+
+
 def _git_repo(cwd: PathLike | None) -> Repository:
     repo, _ = _open(cwd=cwd)
     if not repo.in_git:
@@ -58,75 +93,103 @@ def _git_repo(cwd: PathLike | None) -> Repository:
 
 
 def add(*paths: PathLike, urls: Sequence[str] = (), sha256: bool | None = None,
-        jobs: int | None = None, cwd: PathLike | None = None) -> AddResult:
+        jobs: int | None = None, offline: bool | None = None,
+        cwd: PathLike | None = None) -> AddResult:
     """Track binaries: hash into the cache, write ``FILE.zoo``, git-ignore, sync the readme.
 
-    ``urls`` (one file only) records where else the bytes can be downloaded; ``sha256``
-    also records a SHA256 (default: the ``core.sha256`` setting, off).
+    ``urls`` (one file only) records where else the bytes can be downloaded; a file not
+    there yet is downloaded once from the first URL. ``sha256`` also records a SHA256
+    (default: the ``core.sha256`` setting, off).
 
     Raises
     ------
     UsageError
         A path is not a regular file in the repository (or is a pointer or readme).
+    TransferError
+        The file had to be downloaded and could not be.
     """
     from zoo_vcs.ops.add import add as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "sha256": sha256 or None}, cwd)
+    repo, resolved = _open(paths, {"jobs": jobs, "sha256": sha256 or None,
+                                   "offline": offline or None}, cwd)
     return run(repo, resolved, urls=urls)
 
 
-def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
-             jobs: int | None = None, timeout: float | None = None, link: str | None = None,
-             remote: str | None = None, progress: Progress | None = None,
+def checkout(*paths: PathLike, exclude: Sequence[str] = (), force: bool = False,
+             dry_run: bool = False, allow_unverified: bool = False, jobs: int | None = None,
+             timeout: float | None = None, link: str | None = None, remote: str | None = None,
+             offline: bool | None = None, progress: Progress | None = None,
              cwd: PathLike | None = None) -> CheckoutResult:
-    """Restore every tracked binary under ``paths`` (default: the whole repository), verified.
+    """Restore every tracked binary under ``paths`` (default: the whole repository, or the
+    ``[fetch]`` include/exclude of ``.zoo/config``), verified.
+
+    ``paths`` may be gitignore-style patterns (``"models/vgg*"``) matched against the
+    repository-relative paths of tracked binaries; ``exclude`` patterns remove matches.
+    ``allow_unverified`` downloads legacy entries that have a URL but no sha1 (their SHA1
+    is reported in the result); ``offline`` (default: ``ZOO_VCS_OFFLINE``) uses no network.
 
     Raises
     ------
+    UsageError
+        A pattern matches no tracked binary.
     OperationError
         Some files could not be restored; ``.errors`` says why for each, ``.result``
         holds what was done.
     """
     from zoo_vcs.ops.checkout import checkout as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
-    return run(repo, resolved, force=force, dry_run=dry_run, remote=remote, progress=progress)
+    repo, resolved, chosen = _open_selected(
+        paths, exclude, {"jobs": jobs, "timeout": timeout, "link": link,
+                         "offline": offline or None}, cwd, defaults=True)
+    return run(repo, resolved, select=chosen, force=force, dry_run=dry_run, remote=remote,
+               allow_unverified=allow_unverified, progress=progress)
 
 
-def pull(*paths: PathLike, remote: str | None = None, force: bool = False,
-         jobs: int | None = None, timeout: float | None = None, link: str | None = None,
+def pull(*paths: PathLike, exclude: Sequence[str] = (), remote: str | None = None,
+         force: bool = False, allow_unverified: bool = False, jobs: int | None = None,
+         timeout: float | None = None, link: str | None = None, offline: bool | None = None,
          progress: Progress | None = None, cwd: PathLike | None = None) -> CheckoutResult:
     """Fetch, then check out: every tracked binary under ``paths`` restored and verified.
 
     One pass: checkout fetches what is missing (from ``remote`` only, when given) and
-    places each file; a file whose object cannot be had fails alone.
+    places each file; a file whose object cannot be had fails alone. Selection as for
+    :func:`checkout`.
     """
-    return checkout(*paths, force=force, jobs=jobs, timeout=timeout, link=link,
-                    remote=remote, progress=progress, cwd=cwd)
+    return checkout(*paths, exclude=exclude, force=force, allow_unverified=allow_unverified,
+                    jobs=jobs, timeout=timeout, link=link, remote=remote, offline=offline,
+                    progress=progress, cwd=cwd)
 
 
-def fetch(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
-          timeout: float | None = None, progress: Progress | None = None,
-          cwd: PathLike | None = None) -> FetchResult:
+def fetch(*paths: PathLike, exclude: Sequence[str] = (), remote: str | None = None,
+          jobs: int | None = None, timeout: float | None = None, offline: bool | None = None,
+          progress: Progress | None = None, cwd: PathLike | None = None) -> FetchResult:
     """Download the objects of tracked binaries into the cache (the workspace is untouched).
 
     Sources: each pointer's URLs, then the remotes (only ``remote`` when given).
+    Selection as for :func:`checkout`.
 
     Raises
     ------
+    UsageError
+        A pattern matches no tracked binary.
     OperationError
         Some objects could not be fetched (each cause in ``errors``).
     """
     from zoo_vcs.ops.fetch import fetch as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "timeout": timeout}, cwd)
-    return run(repo, resolved, remote=remote, progress=progress)
+    repo, resolved, chosen = _open_selected(
+        paths, exclude, {"jobs": jobs, "timeout": timeout, "offline": offline or None}, cwd,
+        defaults=True)
+    return run(repo, resolved, select=chosen, remote=remote, progress=progress)
 
 
-def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
-         timeout: float | None = None, progress: Progress | None = None,
-         cwd: PathLike | None = None) -> PushResult:
+def push(*paths: PathLike, exclude: Sequence[str] = (), remote: str | None = None,
+         jobs: int | None = None, timeout: float | None = None, offline: bool | None = None,
+         progress: Progress | None = None, cwd: PathLike | None = None) -> PushResult:
     """Upload the objects of tracked binaries to a remote; add their URLs to the pointers.
+
+    ``paths`` may be patterns and ``exclude`` removes matches (as for :func:`checkout`, but
+    the ``[fetch]`` defaults do not apply).
 
     Raises
     ------
@@ -137,25 +200,33 @@ def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
     """
     from zoo_vcs.ops.push import push as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "timeout": timeout}, cwd)
-    return run(repo, resolved, remote=remote, progress=progress)
+    repo, resolved, chosen = _open_selected(
+        paths, exclude, {"jobs": jobs, "timeout": timeout, "offline": offline or None}, cwd)
+    return run(repo, resolved, select=chosen, remote=remote, progress=progress)
 
 
-def status(*paths: PathLike, cwd: PathLike | None = None) -> StatusReport:
-    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``."""
+def status(*paths: PathLike, exclude: Sequence[str] = (), cwd: PathLike | None = None
+           ) -> StatusReport:
+    """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``.
+
+    ``paths`` may be patterns and ``exclude`` removes matches (see :func:`checkout`).
+    """
     from zoo_vcs.ops.status import status as run
 
-    repo, resolved = _open(paths, None, cwd)
-    return run(repo, resolved)
+    repo, resolved, chosen = _open_selected(paths, exclude, None, cwd)
+    return run(repo, resolved, select=chosen)
 
 
-def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
-           ) -> VerifyResult:
-    """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch."""
+def verify(*paths: PathLike, exclude: Sequence[str] = (), jobs: int | None = None,
+           cwd: PathLike | None = None) -> VerifyResult:
+    """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch.
+
+    ``paths`` may be patterns and ``exclude`` removes matches (see :func:`checkout`).
+    """
     from zoo_vcs.ops.verify import verify as run
 
-    repo, resolved = _open(paths, {"jobs": jobs}, cwd)
-    return run(repo, resolved)
+    repo, resolved, chosen = _open_selected(paths, exclude, {"jobs": jobs}, cwd)
+    return run(repo, resolved, select=chosen)
 
 
 def gc(path: PathLike | None = None, *, dry_run: bool = False) -> GcResult:

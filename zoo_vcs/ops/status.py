@@ -17,6 +17,7 @@ from typing import Any, Literal
 from zoo_vcs.errors import PathError, ZooError
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.scan import Entry
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.storage.cache import ObjectCache
 from zoo_vcs.storage.hashing import hash_file
 from zoo_vcs.storage.statcache import StatCache
@@ -141,10 +142,11 @@ def _judge(entry: Entry, actual: str, cache: ObjectCache) -> FileState:
     return _state(entry, "ok" if actual == entry.pointer.sha1 else "modified", actual, cache)
 
 
-def status(repo: Repository, paths: Sequence[Path]) -> StatusReport:
-    """The state of every tracked binary under ``paths`` (default: the whole repository)."""
-    scan = repo.scan(paths)
-    report = StatusReport(repo.root, errors=list(scan.errors), warnings=list(scan.warnings))
+def status(repo: Repository, paths: Sequence[Path], *, select: Selection = ALL) -> StatusReport:
+    """The state of every tracked binary under ``paths`` (default: the whole repository)
+    and named by ``select``."""
+    scan = repo.scan(paths, select=select)
+    report = StatusReport(repo.root, errors=list(scan.errors), warnings=scan.notes(repo.root))
     report.files = inspect(scan.entries, repo.stats, repo.cache, jobs=repo.config.jobs)
     report.errors.extend(PathError(str(f.entry.path), f.note) for f in report.files if f.note)
     repo.save()

@@ -13,6 +13,9 @@ and overrides it. Both are INI files in git's style::
     ["remote \"store\""]
     url = s3://my-zoo/objects
     endpoint_url = https://s3.example.org
+    [fetch]
+    include = models/alexnet/**, models/vgg16/*
+    exclude = **/*_snapshot_*.caffemodel
 
 Nothing here runs at import time: :func:`resolve` reads the environment when called.
 """
@@ -29,6 +32,7 @@ from typing import Any
 
 from zoo_vcs.errors import ConfigError
 from zoo_vcs.formats.urls import object_url
+from zoo_vcs.repo.select import ALL, Selection, parse_list
 
 CONFIG_DIR = ".zoo"
 CONFIG_FILE = "config"
@@ -72,6 +76,12 @@ class Config:
     #: The branch whose pushes publish gists (``[gist] branch``); None: the remote's HEAD
     #: branch, else ``main``, else ``master``.
     gist_branch: str | None = None
+    #: ``[fetch] include`` / ``exclude``: what checkout, fetch, pull and the restoring hooks
+    #: act on when given no PATH.
+    fetch: Selection = ALL
+    #: No network at all (``--offline``, ``ZOO_VCS_OFFLINE=1``): only the workspace, the
+    #: cache and local folders are sources.
+    offline: bool = False
 
     def remote(self, name: str | None = None) -> Remote:
         """The remote called ``name``, or the default one.
@@ -167,8 +177,8 @@ def resolve(root: Path | None, default_cache: Path, *,
     timeout = pick("timeout", "ZOO_VCS_TIMEOUT", "core", "timeout")
     retries = pick("retries", "ZOO_VCS_RETRIES", "core", "retries")
     link = str(pick("link", "ZOO_VCS_LINK", "core", "link") or "copy")
-    sha256 = str(pick("sha256", "ZOO_VCS_SHA256", "core", "sha256") or "false").lower() in (
-        "1", "true", "yes", "on")
+    sha256 = _truthy(pick("sha256", "ZOO_VCS_SHA256", "core", "sha256"))
+    offline = _truthy(pick("offline", "ZOO_VCS_OFFLINE", "core", "offline"))
     if link not in LINK_TYPES:
         raise ConfigError(f"link must be one of {', '.join(LINK_TYPES)}, got {link!r}")
     remotes = read_remotes(ini)
@@ -183,7 +193,19 @@ def resolve(root: Path | None, default_cache: Path, *,
         link=link,
         sha256=sha256,
         gist_branch=ini.get("gist", "branch", fallback="").strip() or None,
+        fetch=Selection(parse_list(ini.get("fetch", "include", fallback=None)),
+                        parse_list(ini.get("fetch", "exclude", fallback=None))),
+        offline=offline,
     )
+
+
+def _truthy(value: object) -> bool:
+    """A boolean setting given as a string (INI, environment) or a flag.
+
+    >>> _truthy("Yes"), _truthy("0"), _truthy(None), _truthy(True)
+    (True, False, False, True)
+    """
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:
@@ -200,7 +222,7 @@ def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:
         options: dict[str, Any] = {}
         for key, value in values.items():
             if key in _BOOL_OPTIONS:
-                options[key] = value.strip().lower() in ("1", "true", "yes", "on")
+                options[key] = _truthy(value)
             else:
                 options[key] = value
         remotes.append(Remote(m.group("name"), url, options))
