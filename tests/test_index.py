@@ -46,9 +46,9 @@ def test_page_lists_every_model_with_the_right_fields(tmp_path):
     assert colour["gist_id"] == shape["gist_id"] == "5555aaaa5555aaaa5555"
     assert colour["status"] == "no sha1"
     assert "no license" in colour["missing"]
-    # No frontmatter at all: still a row, marked unreadable with the reason.
+    # No frontmatter at all: still a row, said to have no Model Zoo keys, with the reason.
     scenes = by_name["Example Scenes Net"]
-    assert scenes["status"] == "unreadable"
+    assert scenes["status"] == "no Model Zoo keys"
     assert "drive.google.com" in scenes["missing"][0] or "frontmatter" in scenes["missing"][0]
     # Each fixture folder appears at least once.
     sources = {Path(r["source"]).parent.name for r in rows}

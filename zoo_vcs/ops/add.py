@@ -1,5 +1,10 @@
 """Start or update tracking a binary: hash it into the cache, write its pointer, git-ignore it,
-and keep the readme's ``caffemodel``/``caffemodel_url``/``sha1`` in step (SPEC 2.2).
+and keep the readme's ``caffemodel``/``caffemodel_url``/``sha1`` in step (SPEC 2.2), so that
+Caffe's own ``download_model_binary.py`` keeps working on the folder: a single-model readme
+without ``---`` delimiters gets a canonical block, and a ``caffemodel_url`` that served the
+previous bytes of a re-added file is dropped.
+
+A file that is not there yet, given with ``--url``, is downloaded once and tracked.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from zoo_vcs.repo import modeldir
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.ignore import ignore_files
 from zoo_vcs.repo.paths import check_inside, confine
-from zoo_vcs.storage.fileio import atomic_write_bytes, clean_stale_temps, locked
+from zoo_vcs.storage.fileio import atomic_write_bytes, clean_stale_temps, locked, place
 from zoo_vcs.storage.hashing import Digests
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,8 @@ class AddResult:
     root: Path
     added: list[Added] = field(default_factory=list)
     to_commit: list[Path] = field(default_factory=list)
+    #: What the user should know: a file downloaded, a readme URL dropped or rewritten.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -53,10 +60,12 @@ class AddResult:
                        "size": a.pointer.size, "changed": a.changed,
                        "readme": str(a.readme) if a.readme else None} for a in self.added],
             "to_commit": [str(p) for p in self.to_commit],
+            "notes": list(self.notes),
         }
 
 
-def _check_addable(repo: Repository, path: Path) -> Path:
+def _check_addable(repo: Repository, path: Path, download: str | None = None,
+                   notes: list[str] | None = None) -> Path:
     full = check_inside(repo.root, path)
     name = full.name
     if name.endswith(ptr.SUFFIX):
@@ -69,7 +78,14 @@ def _check_addable(repo: Repository, path: Path) -> Path:
     try:
         st = os.lstat(full)
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        if download is None:
+            raise UsageError(f"{path}: no such file",
+                             hint="to download it once and track it: zoo-vcs add --url URL "
+                                  f"{path}") from None
+        _download_new(repo, full, download)
+        if notes is not None:
+            notes.append(f"{repo.relpath(full)}: downloaded from {download}")
+        st = os.lstat(full)
     if statmod.S_ISLNK(st.st_mode):
         raise UsageError(f"{path}: is a symlink; add the file it points to")
     if statmod.S_ISDIR(st.st_mode):
@@ -97,7 +113,9 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
         raise UsageError("name at least one file to add")
     if urls and len(paths) != 1:
         raise UsageError("--url goes with exactly one file")
-    files = list(dict.fromkeys(_check_addable(repo, Path(p)) for p in paths))
+    notes: list[str] = []
+    files = list(dict.fromkeys(_check_addable(repo, Path(p), urls[0] if urls else None, notes)
+                               for p in paths))
     cache, cfg = repo.cache, repo.config
     cache.clean_tmp()
     for folder in {f.parent for f in files}:
@@ -113,14 +131,14 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
 
     with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(files)))) as pool:
         digests = list(pool.map(store, files))
-    result = AddResult(repo.root)
+    result = AddResult(repo.root, notes=notes)
     touched: dict[Path, None] = {}
     # Pointers, .gitignore files and readmes are read, changed and written back: two adds
     # at once in one repository must not lose each other's lines.
     with locked(repo.state_dir / "add.lock"):
         readmes = _Readmes(repo.root)
         for full, d in zip(files, digests, strict=True):
-            added = _track(full, d, urls, readmes)
+            added = _track(full, d, urls, readmes, result.notes)
             result.added.append(added)
             repo.stats.put(str(full), full.stat(), d.sha1)
             touched[added.pointer_path] = None
@@ -133,7 +151,21 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     return result
 
 
-def _track(full: Path, d: Digests, urls: Sequence[str], readmes: _Readmes) -> Added:
+def _download_new(repo: Repository, full: Path, url: str) -> None:
+    """``add --url URL FILE`` for a FILE not here yet: download it once, unverified (there
+    is nothing to verify against yet: the SHA1 it gets is what the pointer records)."""
+    from zoo_vcs.ops.fetch import fetch_unverified
+
+    full.parent.mkdir(parents=True, exist_ok=True)
+    sha1 = fetch_unverified(repo, url, repo.relpath(full), base_dir=full.parent)
+    try:
+        place(repo.cache.path(sha1), full, repo.config.link)
+    except OSError as exc:
+        raise ZooError(f"{repo.relpath(full)}: cannot write: {exc.strerror}") from None
+
+
+def _track(full: Path, d: Digests, urls: Sequence[str], readmes: _Readmes,
+           notes: list[str]) -> Added:
     pointer_path = full.with_name(ptr.pointer_path_for(full.name))
     old = _read_existing(pointer_path)
     if old is not None and old.sha1 == d.sha1:
@@ -144,7 +176,8 @@ def _track(full: Path, d: Digests, urls: Sequence[str], readmes: _Readmes) -> Ad
         new = ptr.Pointer(sha1=d.sha1, size=d.size, sha256=d.sha256, extra=extra)
     for url in urls:
         new = new.with_url(url)
-    readme = _sync_readme(readmes, full, d.sha1, new)
+    readme = _sync_readme(readmes, full, d.sha1, new, notes,
+                          old.sha1 if old is not None else None)
     if readme is not None:
         new = readme[1]
     text = ptr.encode(new)
@@ -196,14 +229,19 @@ class _Readmes:
         self._parsed.pop(readme, None)
 
 
-def _sync_readme(readmes: _Readmes, full: Path, sha1: str,
-                 pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer] | None:
+def _sync_readme(readmes: _Readmes, full: Path, sha1: str, pointer: ptr.Pointer,
+                 notes: list[str], tracked: str | None) -> tuple[Path, ptr.Pointer] | None:
     """Keep the readme naming ``full`` in step; returns it and the pointer (maybe with its URL)."""
     for readme_path in readmes.candidates(full):
-        match = _matching_model(readme_path, readmes.load(readme_path), full)
+        readme = readmes.load(readme_path)
+        match = _matching_model(readme_path, readme, full)
         if match is not None:
             readmes.changed(readme_path)
-            return _apply_sync(readme_path, match[0], match[1], full, sha1, pointer)
+            if readme.form == "lenient" and len(readme.models) == 1:
+                notes.append(f"{readme_path}: its Model Zoo keys now form a '---' block at the "
+                             "top (Caffe's download_model_binary.py reads only that)")
+            return _apply_sync(readme_path, match[0], match[1], full, sha1, pointer, notes,
+                               tracked)
     return None
 
 
@@ -221,24 +259,36 @@ def _matching_model(readme_path: Path, readme: Any, full: Path) -> tuple[int, An
     if readme_path.parent == full.parent and full.suffix == ".caffemodel":
         empty = [i for i, m in enumerate(readme.models) if not m.caffemodel]
         if len(readme.models) <= 1 and (empty or not readme.models):
-            return (empty[0] if empty else 0), None
+            return (empty[0], readme.models[empty[0]]) if empty else (0, None)
     return None
 
 
 def _apply_sync(readme_path: Path, index: int, model: Any, full: Path, sha1: str,
-                pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer]:
+                pointer: ptr.Pointer, notes: list[str], tracked: str | None
+                ) -> tuple[Path, ptr.Pointer]:
+    """Update the readme's model ``index`` for ``full`` (now ``sha1``; ``tracked``: the
+    SHA1 its pointer named before this add)."""
     updates: dict[str, str | None] = {}
-    if model is None:
+    if model is None or not model.caffemodel:
         updates["caffemodel"] = full.relative_to(readme_path.parent).as_posix()
-    elif model.caffemodel_url and (model.sha1 or "").lower() == sha1:
+    old = ((model.sha1 if model is not None else None) or "").lower()
+    url = model.caffemodel_url if model is not None else None
+    if url and old == sha1:
         # The readme's URL serves these very bytes: it becomes the pointer's first mirror.
-        pointer = replace(pointer, urls=(model.caffemodel_url,
-                                         *[u for u in pointer.urls if u != model.caffemodel_url]))
-    if model is None or (model.sha1 or "").lower() != sha1:
+        pointer = replace(pointer, urls=(url, *[u for u in pointer.urls if u != url]))
+    if old != sha1:
         updates["sha1"] = sha1
-    http = next((u for u in pointer.urls if is_http(u)), None)
-    if http is not None and (model is None or model.caffemodel_url != http):
-        updates["caffemodel_url"] = http
-    if updates:
-        modeldir.update(readme_path, updates, model=index)
+    want = next((u for u in pointer.urls if is_http(u)), None)
+    if want is None and url and old == tracked and old != sha1:
+        # A re-added file whose readme URL served the bytes tracked until now: kept, Caffe's
+        # script would download those and fail its check. (On a first add, what the URL
+        # serves is not known, and it stays.)
+        notes.append(f"{readme_path}: caffemodel_url dropped: {url} served the previous "
+                     f"bytes (sha1 {old[:12]}), not these ({sha1[:12]}); name the new "
+                     "location with 'zoo-vcs add --url URL FILE'")
+    elif want is None:
+        want = url
+    if want != url:
+        updates["caffemodel_url"] = want
+    modeldir.update(readme_path, updates, model=index, canonical=True)
     return readme_path, pointer

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo_vcs.errors import FrontmatterError, PathError
-from zoo_vcs.repo.paths import confine
+from zoo_vcs.repo.paths import check_name, confine
 from zoo_vcs.storage.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -78,14 +78,22 @@ def load(path: Path) -> frontmatter.Readme:
     return frontmatter.parse(read_text(path), path=str(path))
 
 
-def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0) -> bool:
-    """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed."""
+def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0,
+           canonical: bool = False) -> bool:
+    """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed.
+
+    ``canonical``: a single-model readme without ``---`` delimiters gets its key lines moved
+    into a canonical block at the top instead (``frontmatter_edit.to_block``).
+    """
     from zoo_vcs.formats import (
         frontmatter_edit,  # like load(): YAML loads only when a readme is written
     )
 
     text = read_text(path)
-    new = frontmatter_edit.set_fields(text, updates, path=str(path), model=model)
+    if canonical:
+        new = frontmatter_edit.to_block(text, updates, path=str(path))
+    else:
+        new = frontmatter_edit.set_fields(text, updates, path=str(path), model=model)
     if new == text:
         return False
     atomic_write_bytes(path, new.encode("utf-8"))
@@ -104,10 +112,13 @@ class Weights:
     url: str | None
 
 
-def weights_of(readme_path: Path, readme: frontmatter.Readme
+def weights_of(readme_path: Path, readme: frontmatter.Readme, *, on_disk: bool = True
                ) -> tuple[list[Weights], list[str], list[PathError]]:
     """The weights files a parsed readme names, a warning per model it cannot use, and an
-    error per file name it refuses (one that would escape the folder)."""
+    error per file name it refuses (one that would escape the folder).
+
+    ``on_disk`` False: the readme was read from a git tree, not the file system, so names
+    get the pure checks only (no symlink on disk can be involved)."""
     base = readme_path.parent
     found: list[Weights] = []
     problems: list[str] = []
@@ -124,7 +135,9 @@ def weights_of(readme_path: Path, readme: frontmatter.Readme
                                 "file name")
             continue
         try:
-            path = confine(base, filename, what="caffemodel")
+            path = (confine(base, filename, what="caffemodel") if on_disk
+                    else base.joinpath(*check_name(str(base), filename,
+                                                   what="caffemodel").parts))
         except PathError as exc:
             refused.append(exc)
             continue
