@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from zoo_vcs.hooks.scripts import HookPlan
     from zoo_vcs.ops.add import AddResult
     from zoo_vcs.ops.checkout import CheckoutResult
+    from zoo_vcs.ops.diff import DiffResult
     from zoo_vcs.ops.fetch import FetchResult
     from zoo_vcs.ops.gc import GcResult
+    from zoo_vcs.ops.get import GetResult, Listing
     from zoo_vcs.ops.index import Row
     from zoo_vcs.ops.push import PushResult
     from zoo_vcs.ops.status import StatusReport
@@ -244,17 +246,86 @@ def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:
     return run(Path(directory), name=name)
 
 
+def ls(repo: str, path: str = "", *, rev: str | None = None, offline: bool | None = None,
+       cwd: PathLike | None = None) -> Listing:
+    """The tracked binaries (path, sha1, size, urls) of git repository ``repo`` (a path or
+    a ``file://``, ``https://`` or ``ssh://`` URL) under ``path`` at ``rev`` (default
+    ``HEAD``), read through a shallow, blob-filtered mirror in the user cache: no clone.
+
+    Raises
+    ------
+    GitError
+        The repository or the revision cannot be reached.
+    UsageError
+        ``path`` names nothing there.
+    """
+    from zoo_vcs.ops.get import ls as run
+
+    ctx, _ = _open(flags={"offline": offline or None}, cwd=cwd)
+    return run(ctx, str(repo), path, rev=rev, cwd=Path(cwd) if cwd is not None else None)
+
+
+def get(repo: str, path: str, rev: str | None = None, out: PathLike | None = None, *,
+        exclude: Sequence[str] = (), force: bool = False, jobs: int | None = None,
+        timeout: float | None = None, offline: bool | None = None,
+        progress: Progress | None = None, cwd: PathLike | None = None) -> GetResult:
+    """Download ``path`` of git repository ``repo`` at ``rev`` into ``out``, SHA1-verified,
+    without a clone: one tracked binary, or a whole model folder (its text files and
+    binaries). ``out`` defaults to ``path``'s name in the current folder and never holds
+    ``.git``. Binaries come from their pointers' URLs and the remotes of the repository's
+    committed ``.zoo/config``, through the object cache.
+
+    Raises
+    ------
+    UsageError
+        ``path`` names nothing there.
+    ExistsError
+        The target exists (and not ``force``).
+    GitError
+        The repository or the revision cannot be reached.
+    OperationError
+        A binary could not be had or verified; the target was not created.
+    """
+    from zoo_vcs.ops.get import get as run
+
+    ctx, _ = _open(flags={"jobs": jobs, "timeout": timeout, "offline": offline or None},
+                   cwd=cwd)
+    return run(ctx, str(repo), path, rev=rev, out=Path(out) if out is not None else None,
+               exclude=exclude, force=force, progress=progress,
+               cwd=Path(cwd) if cwd is not None else None)
+
+
+def diff(rev_a: str | None = None, rev_b: str | None = None, *,
+         cwd: PathLike | None = None) -> DiffResult:
+    """Tracked binaries added, removed or modified from ``rev_a`` (default ``HEAD``) to
+    ``rev_b`` (default: the workspace), with sizes and sha1s.
+
+    Raises
+    ------
+    UsageError
+        Not in a git repository.
+    GitError
+        A revision does not exist.
+    """
+    from zoo_vcs.ops.diff import diff as run
+
+    repo, _ = _open(cwd=cwd)
+    return run(repo, rev_a, rev_b)
+
+
 def fetch_model(source: PathLike, dest: PathLike | None = None, *, force: bool = False,
                 jobs: int | None = None, timeout: float | None = None,
                 remote: str | None = None, progress: Progress | None = None) -> Path:
     """Verified weights of a model, fetched if needed; returns their local path.
 
-    ``source`` is a model directory, a gist (id, ``user/id`` or URL) or the URL of a
-    readme. Gists and readme URLs are brought into ``dest`` (default: a folder per model
-    under the user cache, ``~/.cache/zoo-vcs/models``). Weights come through the object
-    cache, so a second call finds everything in place and does no network at all. For a
-    readme describing several models, the first model's weights path is returned (all
-    are restored).
+    ``source`` is a model directory, a gist (id, ``user/id`` or URL), the URL of a
+    readme, or a folder or binary of a git repository at a revision,
+    ``git+URL#PATH@REV`` (``git+https://example.org/zoo.git#models/alexnet@v1``; REV
+    defaults to ``HEAD``). Gists, readme URLs and git sources are brought into ``dest``
+    (default: a folder per model under the user cache, ``~/.cache/zoo-vcs/models``).
+    Weights come through the object cache, so a second call finds everything in place and
+    does no network at all. For a readme describing several models, the first model's
+    weights path is returned (all are restored).
 
     Raises
     ------
@@ -274,8 +345,15 @@ def fetch_model(source: PathLike, dest: PathLike | None = None, *, force: bool =
         report = status(folder)
         return bool(report.files) and report.clean
 
+    def from_git(url: str, path: str, rev: str | None, folder: Path) -> list[Path]:
+        from zoo_vcs.git.remote import normalize_url
+
+        # Run from the model's folder, so that get and restore share the user cache.
+        return get(normalize_url(url), path, rev, folder, force=True, jobs=jobs,
+                   timeout=timeout, progress=progress, cwd=folder).binaries
+
     return run(str(source), Path(dest) if dest is not None else None, restore=restore,
-               is_clean=is_clean, timeout=timeout)
+               is_clean=is_clean, timeout=timeout, from_git=from_git)
 
 
 def remote_add(name: str, url: str, *, default: bool = False, local: bool = False,

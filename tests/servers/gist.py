@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import mimetypes
 import os
@@ -19,9 +18,11 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.servers.githttp import ThreadedServer, backend_path, read_body, run_backend
 
 __all__ = ["GistEmulator"]
 
@@ -100,10 +101,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class GistEmulator:
+class GistEmulator(ThreadedServer):
     """GitHub Gist REST API + git smart HTTP on 127.0.0.1; every gist is ``root/<id>.git``."""
 
+    name = "gist-emulator"
+
     def __init__(self, root: Path, tokens: dict[str, str] | None = None) -> None:
+        super().__init__()
         self.root = Path(root)
         self.tokens = dict(tokens) if tokens is not None else {"test-token": "zoo-tester"}
         self.requests: list[dict] = []
@@ -112,10 +116,7 @@ class GistEmulator:
         self._overrides: dict[str, dict[str, dict]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-        self._backend = str(Path(self._git("--exec-path").decode().strip()) / "git-http-backend")
+        self._backend = backend_path()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -129,31 +130,7 @@ class GistEmulator:
 
     def start(self) -> GistEmulator:
         self.root.mkdir(parents=True, exist_ok=True)
-        server = ThreadingHTTPServer((HOST, 0), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.emulator = self  # type: ignore[attr-defined]
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="gist-emulator",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> GistEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return super().start()  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ git plumbing
 
@@ -765,7 +742,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def emu(self) -> GistEmulator:
-        return self.server.emulator  # type: ignore[attr-defined]
+        return self.server.owner  # type: ignore[attr-defined]
 
     def setup(self) -> None:
         super().setup()
@@ -792,25 +769,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body_chunks(self) -> Iterator[bytes]:
         """The request body (Content-Length or chunked), as it arrives."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
-                yield from self._read_exactly(size, "chunk")
-                self.rfile.readline()
-        else:
-            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0), "body")
-
-    def _read_exactly(self, remaining: int, what: str) -> Iterator[bytes]:
-        while remaining:
-            data = self.rfile.read(min(remaining, CHUNK))
-            if not data:
-                raise ConnectionError(f"client closed mid-{what}")
-            remaining -= len(data)
-            yield data
+        return read_body(self.rfile, self.headers)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -907,61 +866,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers.pop("transfer-encoding", None)
         env = emu.cgi_env(gist_id, rest, self.command, query, headers,
                           self.client_address[0], login if push else None)
-        proc = subprocess.Popen([emu._backend], env=env, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        body = bytearray()
-        errors: list[bytes] = []
+        status, body, _sent, stderr = run_backend(self, emu._backend, env, self._body_chunks())
+        entry["status"] = status
+        entry["body"] = body
+        if stderr:
+            emu.cgi_errors.append(stderr)
 
-        def feed() -> None:
-            try:
-                for chunk in self._body_chunks():
-                    body.extend(chunk)
-                    with contextlib.suppress(BrokenPipeError):
-                        proc.stdin.write(chunk)  # type: ignore[union-attr]
-            except (OSError, ValueError):
-                pass
-            finally:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()  # type: ignore[union-attr]
 
-        writer = threading.Thread(target=feed, daemon=True)
-        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()),  # type: ignore[union-attr]
-                                  daemon=True)
-        writer.start()
-        reader.start()
-        try:
-            status, cgi_headers = self._cgi_headers(proc.stdout)  # type: ignore[arg-type]
-            self.send_response(status)
-            for name, value in cgi_headers:
-                self.send_header(name, value)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            while data := proc.stdout.read1(CHUNK):  # type: ignore[union-attr]
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.write(b"0\r\n\r\n")
-            entry["status"] = status
-        except OSError:
-            self.close_connection = True
-            proc.kill()
-        finally:
-            writer.join(timeout=30)  # the whole request body is consumed before the next request
-            proc.wait()
-            reader.join(timeout=5)
-            entry["body"] = bytes(body)
-            if errors and errors[0]:
-                emu.cgi_errors.append(errors[0].decode("utf-8", "replace"))
-
-    @staticmethod
-    def _cgi_headers(stdout: Any) -> tuple[int, list[tuple[str, str]]]:
-        status, headers = 200, []
-        while True:
-            line = stdout.readline()
-            if not line or line in (b"\r\n", b"\n"):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            value = value.strip()
-            if name.lower() == "status":
-                status = int(value.split()[0])
-            elif name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                headers.append((name.strip(), value))
-        return status, headers
+GistEmulator.handler = _Handler

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from zoo_vcs import __version__, api
+from zoo_vcs.cli import browse as cli_browse
 from zoo_vcs.cli import gist as cli_gist
 from zoo_vcs.cli import hooks as cli_hooks
 from zoo_vcs.cli import index as cli_index
@@ -362,6 +363,7 @@ def gc(dry_run: bool, as_json: bool) -> None:
 
 
 for _group in (cli_remote.remote, cli_gist.gist_group, cli_index.index_group,
+               cli_browse.ls, cli_browse.get, cli_browse.diff,
                cli_hooks.install_hooks, cli_hooks.uninstall_hooks, cli_hooks.hook,
                *cli_gist.caffe_aliases.commands.values()):
     cli.add_command(_group)

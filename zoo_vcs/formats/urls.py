@@ -70,6 +70,29 @@ def looks_like_weights(url: str) -> bool:
     return False
 
 
+def parse_git_source(source: str) -> tuple[str, str, str | None]:
+    """``git+URL#PATH@REV`` (``fetch_model``'s git form) as (URL, PATH, REV or None).
+
+    >>> parse_git_source("git+https://example.org/zoo.git#models/alexnet@v1")
+    ('https://example.org/zoo.git', 'models/alexnet', 'v1')
+    >>> parse_git_source("git+file:///srv/zoo.git#models/a/w.caffemodel")
+    ('file:///srv/zoo.git', 'models/a/w.caffemodel', None)
+
+    Raises
+    ------
+    ValueError
+        No ``#PATH``.
+    """
+    body = source.removeprefix("git+")
+    url, _, fragment = body.partition("#")
+    path, at, rev = fragment.rpartition("@")
+    if not at:
+        path, rev = fragment, ""
+    if not url or not path:
+        raise ValueError(f"{source!r}: expected git+URL#PATH[@REV]")
+    return url, path, rev or None
+
+
 def is_remote(url: str) -> bool:
     """True when ``url`` names a network location rather than a local path or ``file://``."""
     m = _SCHEME.match(url)

@@ -82,6 +82,9 @@ class Config:
     #: No network at all (``--offline``, ``ZOO_VCS_OFFLINE=1``): only the workspace, the
     #: cache and local folders are sources.
     offline: bool = False
+    #: Where ``ls``/``get`` keep their shallow mirrors of other repositories (one per URL):
+    #: the user's cache, shared by every repository and command.
+    mirror_dir: Path = field(default_factory=lambda: default_cache_root(None) / "git")
 
     def remote(self, name: str | None = None) -> Remote:
         """The remote called ``name``, or the default one.
@@ -196,6 +199,7 @@ def resolve(root: Path | None, default_cache: Path, *,
         fetch=Selection(parse_list(ini.get("fetch", "include", fallback=None)),
                         parse_list(ini.get("fetch", "exclude", fallback=None))),
         offline=offline,
+        mirror_dir=default_cache_root(None, env) / "git",
     )
 
 
@@ -206,6 +210,22 @@ def _truthy(value: object) -> bool:
     (True, False, False, True)
     """
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_committed(text: str, where: str) -> configparser.ConfigParser:
+    """A ``.zoo/config`` read from a git blob (``ls``/``get`` of another repository).
+
+    Raises
+    ------
+    ConfigError
+        Not a valid INI file.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=where)
+    except configparser.Error as exc:
+        raise ConfigError(f"{where}: {exc}".splitlines()[0]) from None
+    return parser
 
 
 def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:

@@ -61,12 +61,18 @@ def read_text(path: Path) -> str:
             data = f.read(MAX_README_BYTES + 1)
     except OSError as exc:
         raise FrontmatterError(str(path), f"cannot read: {exc.strerror}") from None
+    return decode_text(data, str(path))
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """A readme's bytes as text (read from disk or a git blob): at most
+    :data:`MAX_README_BYTES`, UTF-8, else :class:`FrontmatterError`."""
     if len(data) > MAX_README_BYTES:
-        raise FrontmatterError(str(path), f"larger than {MAX_README_BYTES >> 20} MiB")
+        raise FrontmatterError(path, f"larger than {MAX_README_BYTES >> 20} MiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise FrontmatterError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+        raise FrontmatterError(path, f"not UTF-8 text (byte {exc.start})") from None
 
 
 def load(path: Path) -> frontmatter.Readme:

@@ -284,14 +284,22 @@ def _read_pointer(path: str, scan: Scan, *, symlink: bool,
     except OSError as exc:
         scan.errors.append(PointerError(path, f"cannot read: {exc.strerror}"))
         return None
-    binary_name = os.path.basename(path)[: -len(ptr.SUFFIX)]
-    if binary_name in (".", "..") or binary_name.lower() == ".git":
-        scan.errors.append(PathError(path, f"a pointer for {binary_name!r} would write "
-                                           "outside the folder or into git's own files"))
+    refused = refused_name(path)
+    if refused is not None:
+        scan.errors.append(refused)
         return None
     pointer_path = folder / os.path.basename(path) if folder is not None else Path(path)
     return Entry(pointer_path.with_name(pointer_path.name[: -len(ptr.SUFFIX)]), p,
                  pointer_path=pointer_path)
+
+
+def refused_name(pointer_path: str) -> PathError | None:
+    """Why the binary a pointer file names must not be written, or None."""
+    binary_name = os.path.basename(pointer_path)[: -len(ptr.SUFFIX)]
+    if binary_name in (".", "..") or binary_name.lower() == ".git":
+        return PathError(pointer_path, f"a pointer for {binary_name!r} would write outside "
+                                       "the folder or into git's own files")
+    return None
 
 
 def _scan_readme(readme_path: Path, scan: Scan, seen: set[str], pointer_targets: set[str],
