@@ -116,8 +116,8 @@ def test_caffe_named_commands_match_their_counterparts(tmp_path, gist_server, gi
     assert r.returncode == 0, r.output
     gist_id = json.loads(r.stdout)["gist_id"]
     assert sorted(gist_server.files(gist_id)) == ["deploy.prototxt", "readme.md"]
-    dest = tmp_path / "downloaded"
-    r = run_zoo("download-gist", gist_id, dest, cwd=tmp_path, env=gist_env)
+    r = run_zoo("download-gist", gist_id, cwd=tmp_path, env=gist_env)  # DIRNAME: models
+    dest = tmp_path / "models" / gist_id
     assert r.returncode == 0, r.output
     assert (dest / "deploy.prototxt").read_text() == "name: 'x'\n"
     r = run_zoo("download-binary", dest, cwd=tmp_path)

@@ -415,6 +415,22 @@ def gist_pull(gist: str, directory: PathLike, *, revision: str | None = None,
     return sync.pull(gist, Path(directory), revision=revision, force=force)
 
 
+def download_gist(gist: str, dirname: PathLike = "models") -> SyncResult:
+    """Caffe's ``download_model_from_gist.sh``: gist GIST into a new folder
+    ``DIRNAME/<GIST with '/' replaced by '-'>`` (``result.folder``).
+
+    Raises
+    ------
+    ExistsError
+        That folder exists already (nothing is written).
+    GistError
+        The gist cannot be read, or holds unsafe names (nothing is left behind).
+    """
+    from zoo_vcs.gist import sync
+
+    return sync.download_new(gist, Path(dirname))
+
+
 def gist_status(directory: PathLike = ".") -> SyncResult:
     """The plan a ``gist push`` would apply: what differs between a folder and its gist."""
     from zoo_vcs.gist import sync
