@@ -7,7 +7,8 @@ calls one operation; the CLI is a thin layer over these functions::
     weights = zoo_vcs.fetch_model("models/alexnet")
 
 Operations live in ``zoo_vcs.ops`` (and ``gist``, ``hooks``) and load on first use, so
-that ``zoo-vcs status`` starts fast.
+that ``zoo-vcs status`` starts fast. ``ls``, ``get`` and ``diff`` (other revisions and
+other repositories) are in :mod:`zoo_vcs.api_browse`, and exported here too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo_vcs.api_browse import diff as diff
+from zoo_vcs.api_browse import get as get
+from zoo_vcs.api_browse import ls as ls
 from zoo_vcs.errors import UsageError
-from zoo_vcs.repo import select
+from zoo_vcs.repo.arguments import PathLike
+from zoo_vcs.repo.arguments import open_repo as _open
+from zoo_vcs.repo.arguments import open_selected as _open_selected
 from zoo_vcs.repo.context import Repository
 
 if TYPE_CHECKING:
@@ -26,66 +32,14 @@ if TYPE_CHECKING:
     from zoo_vcs.hooks.scripts import HookPlan
     from zoo_vcs.ops.add import AddResult
     from zoo_vcs.ops.checkout import CheckoutResult
-    from zoo_vcs.ops.diff import DiffResult
     from zoo_vcs.ops.fetch import FetchResult
     from zoo_vcs.ops.gc import GcResult
-    from zoo_vcs.ops.get import GetResult, Listing
     from zoo_vcs.ops.index import Row
     from zoo_vcs.ops.push import PushResult
     from zoo_vcs.ops.status import StatusReport
     from zoo_vcs.ops.verify import VerifyResult
     from zoo_vcs.repo.remotes import RemoteInfo
     from zoo_vcs.transfer.progress import Progress
-
-PathLike = str | os.PathLike[str]
-
-
-def _open(paths: Sequence[PathLike] = (), flags: Mapping[str, object] | None = None,
-          cwd: PathLike | None = None) -> tuple[Repository, list[Path]]:
-    """The repository context for a command, and its PATH arguments made absolute."""
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    resolved = [p if p.is_absolute() else base / p for p in map(Path, paths)]
-    # Like git, the current folder's repository is the one acted on; outside one, the
-    # first path's (so `download-binary DIR` works on a plain folder anywhere).
-    repo = Repository.open(base, flags)
-    if not repo.in_git and resolved:
-        repo = Repository.open(resolved[0], flags)
-    return repo, resolved
-
-
-def _open_selected(paths: Sequence[PathLike], exclude: Sequence[str],
-                   flags: Mapping[str, object] | None, cwd: PathLike | None, *,
-                   defaults: bool = False) -> tuple[Repository, list[Path], select.Selection]:
-    """Like :func:`_open`, with PATH arguments split into plain paths and glob patterns
-    (a PATH naming an existing file is a path even if its name has glob characters).
-
-    ``defaults``: the command honours the ``[fetch]`` include/exclude of the configuration
-    when no PATH is given (checkout, fetch, pull).
-    """
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    plain: list[PathLike] = []
-    patterns: list[str] = []
-    for p in paths:
-        text = os.fspath(p)
-        if select.is_glob(text) and not (base / text).exists():
-            patterns.append(text)
-        else:
-            plain.append(p)
-    repo, resolved = _open(plain, flags, cwd)
-    here = os.path.relpath(base, repo.root).replace(os.sep, "/")
-
-    def rooted(pattern: str) -> str:
-        if os.path.isabs(pattern):  # an absolute path with globs: anchor it at the root
-            return "/" + os.path.relpath(pattern, repo.root).replace(os.sep, "/")
-        if here.startswith(".."):
-            raise UsageError(f"{pattern!r}: a pattern is matched inside the repository "
-                             f"{repo.root}, and the current folder is outside it")
-        return select.relative_pattern(pattern, here)
-
-    chosen = select.choose([rooted(p) for p in patterns], [rooted(x) for x in exclude],
-                           repo.config.fetch if defaults else None, paths_given=bool(paths))
-    return repo, resolved, chosen
-
 
 def _git_repo(cwd: PathLike | None) -> Repository:
     repo, _ = _open(cwd=cwd)
@@ -244,73 +198,6 @@ def init(directory: PathLike = ".", *, name: str | None = None) -> list[Path]:
     from zoo_vcs.ops.init import init as run
 
     return run(Path(directory), name=name)
-
-
-def ls(repo: str, path: str = "", *, rev: str | None = None, offline: bool | None = None,
-       cwd: PathLike | None = None) -> Listing:
-    """The tracked binaries (path, sha1, size, urls) of git repository ``repo`` (a path or
-    a ``file://``, ``https://`` or ``ssh://`` URL) under ``path`` at ``rev`` (default
-    ``HEAD``), read through a shallow, blob-filtered mirror in the user cache: no clone.
-
-    Raises
-    ------
-    GitError
-        The repository or the revision cannot be reached.
-    UsageError
-        ``path`` names nothing there.
-    """
-    from zoo_vcs.ops.get import ls as run
-
-    ctx, _ = _open(flags={"offline": offline or None}, cwd=cwd)
-    return run(ctx, str(repo), path, rev=rev, cwd=Path(cwd) if cwd is not None else None)
-
-
-def get(repo: str, path: str, rev: str | None = None, out: PathLike | None = None, *,
-        exclude: Sequence[str] = (), force: bool = False, jobs: int | None = None,
-        timeout: float | None = None, offline: bool | None = None,
-        progress: Progress | None = None, cwd: PathLike | None = None) -> GetResult:
-    """Download ``path`` of git repository ``repo`` at ``rev`` into ``out``, SHA1-verified,
-    without a clone: one tracked binary, or a whole model folder (its text files and
-    binaries). ``out`` defaults to ``path``'s name in the current folder and never holds
-    ``.git``. Binaries come from their pointers' URLs and the remotes of the repository's
-    committed ``.zoo/config``, through the object cache.
-
-    Raises
-    ------
-    UsageError
-        ``path`` names nothing there.
-    ExistsError
-        The target exists (and not ``force``).
-    GitError
-        The repository or the revision cannot be reached.
-    OperationError
-        A binary could not be had or verified; the target was not created.
-    """
-    from zoo_vcs.ops.get import get as run
-
-    ctx, _ = _open(flags={"jobs": jobs, "timeout": timeout, "offline": offline or None},
-                   cwd=cwd)
-    return run(ctx, str(repo), path, rev=rev, out=Path(out) if out is not None else None,
-               exclude=exclude, force=force, progress=progress,
-               cwd=Path(cwd) if cwd is not None else None)
-
-
-def diff(rev_a: str | None = None, rev_b: str | None = None, *,
-         cwd: PathLike | None = None) -> DiffResult:
-    """Tracked binaries added, removed or modified from ``rev_a`` (default ``HEAD``) to
-    ``rev_b`` (default: the workspace), with sizes and sha1s.
-
-    Raises
-    ------
-    UsageError
-        Not in a git repository.
-    GitError
-        A revision does not exist.
-    """
-    from zoo_vcs.ops.diff import diff as run
-
-    repo, _ = _open(cwd=cwd)
-    return run(repo, rev_a, rev_b)
 
 
 def fetch_model(source: PathLike, dest: PathLike | None = None, *, force: bool = False,

@@ -27,6 +27,7 @@ from zoo_vcs.cli import remote as cli_remote
 from zoo_vcs.cli.output import (
     LIST_LIMIT,
     State,
+    allow_unverified_option,
     count,
     emit,
     exclude_option,
@@ -170,12 +171,6 @@ def status(paths: Sequence[Path], exclude: Sequence[str], as_json: bool,
     emit(report, as_json, human)
     if report.errors:
         raise OperationError(report.errors, report, action="status")
-
-
-allow_unverified_option = click.option(
-    "--allow-unverified", is_flag=True,
-    help="Download readme entries that have a URL but no sha1, unchecked; the SHA1 they got "
-         "is printed.")
 
 
 def _checkout_command(name: str, help_text: str) -> Callable[..., None]:

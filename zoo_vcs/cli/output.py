@@ -39,6 +39,10 @@ paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Pat
 exclude_option = click.option(
     "--exclude", "exclude", multiple=True, metavar="GLOB",
     help="Leave out tracked binaries matching this gitignore-style pattern (repeatable).")
+allow_unverified_option = click.option(
+    "--allow-unverified", is_flag=True,
+    help="Download readme entries that have a URL but no sha1, unchecked; the SHA1 they got "
+         "is printed.")
 offline_option = click.option(
     "--offline", is_flag=True, default=None,
     help="No network at all: only the workspace, the cache and local folders "
