@@ -60,8 +60,6 @@ def history_stream(mib: int) -> bytes:
         msg = b"history %d" % i
         out += (b"commit refs/heads/main\ncommitter Bench <b@b> %d +0000\ndata %d\n%s\n"
                 % (1_700_000_000 + i, len(msg), msg))
-        if i:
-            out += b"from refs/heads/main^0\n"
         out += b"".join(body) + b"\n"
     return bytes(out)
 

@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -18,11 +17,16 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.servers.githttp import ThreadedServer, backend_path, read_body, run_backend
+from tests.servers.githttp import (
+    LoopbackHandler,
+    ThreadedServer,
+    backend_path,
+    read_body,
+    run_backend,
+)
 
 __all__ = ["GistEmulator"]
 
@@ -734,24 +738,13 @@ class GistEmulator(ThreadedServer):
         return env
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "GitHub.com"
     sys_version = ""
-    timeout = 30
 
     @property
     def emu(self) -> GistEmulator:
         return self.server.owner  # type: ignore[attr-defined]
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in separate writes: without this, Nagle + delayed ACK
-        # stall every keep-alive request by 40-200 ms
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -860,11 +853,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(403, f"Permission to {gist_id}.git denied to {login}.\n".encode(),
                            {"Content-Type": "text/plain"})
                 return
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            headers.pop("content-length", None)
-        headers.pop("transfer-encoding", None)
-        env = emu.cgi_env(gist_id, rest, self.command, query, headers,
+        env = emu.cgi_env(gist_id, rest, self.command, query, self.cgi_request_headers(),
                           self.client_address[0], login if push else None)
         status, body, _sent, stderr = run_backend(self, emu._backend, env, self._body_chunks())
         entry["status"] = status
