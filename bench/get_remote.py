@@ -148,7 +148,10 @@ def main() -> int:
         def measure(label: str, cmd: list[str], env: dict[str, str], out: Path) -> None:
             home = WORK / f"home-{len(rows)}"  # an empty user cache: no mirror, no object
             home.mkdir()
-            run_env = {**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+            # The object cache too: bench/.work is inside a git repository, whose own cache
+            # zoo-vcs would otherwise use (and find the weights in, the second time).
+            run_env = {**env, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+                       "ZOO_VCS_CACHE_DIR": str(home / "objects")}
             http.reset_log()
             githttp.reset_log()
             seconds = timed(cmd, WORK, run_env)

@@ -107,6 +107,15 @@ def test_ls_at_tag_and_head(zoo, repo_url, tmp_path):
     assert _sha1(zoo.vgg)[:12] in r.stdout
     assert "50,000 bytes" in r.stdout
 
+    # A full commit id: fetched once, then known for good (offline too).
+    v1 = git("rev-parse", "v1^{commit}", cwd=zoo.bare).strip()
+    for extra in ((), ("--offline",)):
+        r = run_zoo("ls", repo_url, "models/alexnet", "--rev", v1, "--json", *extra,
+                    cwd=tmp_path)
+        assert r.returncode == 0, r.output
+        assert json.loads(r.stdout)["commit"] == v1
+        assert json.loads(r.stdout)["binaries"][0]["sha1"] == _sha1(zoo.alex_v1)
+
 
 def test_get_binary_and_folder_at_tag_and_head(zoo, repo_url, tmp_path):
     out = tmp_path / "out"
@@ -201,8 +210,10 @@ def test_offline_ls_uses_the_mirror_only(zoo, git_http, tmp_path):
     assert git_http.requests == []
 
 
-def test_fetch_model_git_source(zoo, git_http, tmp_path):
+def test_fetch_model_git_source(zoo, git_http, tmp_path, monkeypatch):
     import zoo_vcs
+
+    monkeypatch.chdir(tmp_path)  # in-process: never the repository this test runs from
 
     url = git_http.url_for("zoo.git")
     weights = zoo_vcs.fetch_model(f"git+{url}#models/alexnet@v1", tmp_path / "alex")
@@ -217,8 +228,10 @@ def test_fetch_model_git_source(zoo, git_http, tmp_path):
     assert git_http.requests == []
 
 
-def test_api_get(zoo, tmp_path):
+def test_api_get(zoo, tmp_path, monkeypatch):
     import zoo_vcs
+
+    monkeypatch.chdir(tmp_path)  # in-process: never the repository this test runs from
 
     result = zoo_vcs.get(str(zoo.bare), "models/alexnet/alexnet.caffemodel", rev="v1",
                          out=tmp_path / "a.caffemodel")

@@ -167,13 +167,14 @@ def test_offline_fails_at_once_without_a_request(zoo_clone, http_server):
     assert not (clone / "models/vgg16/vgg16.caffemodel").exists()
 
 
-def test_offline_fetch_time_is_python_start_up_only(zoo_clone, http_server):
+def test_offline_fetch_time_is_python_start_up_only(zoo_clone, http_server, monkeypatch):
     """The failure itself takes no time: measured in-process, without the interpreter's
     start-up that the CLI test above includes."""
     from zoo_vcs import api
     from zoo_vcs.errors import OperationError
 
     _origin, clone, _models = zoo_clone
+    monkeypatch.chdir(clone)
     start = time.monotonic()
     with pytest.raises(OperationError, match="offline"):
         api.fetch("models/vgg16", offline=True, cwd=clone)
@@ -223,9 +224,10 @@ def test_selection_rule():
     assert choose(["c/*"], ["d"], None, paths_given=True) == Selection(("c/*",), ("d",), True)
 
 
-def test_api_takes_patterns(zoo_clone):
+def test_api_takes_patterns(zoo_clone, monkeypatch):
     from zoo_vcs import api
 
     _origin, clone, _models = zoo_clone
+    monkeypatch.chdir(clone)
     report = api.status("models/vgg1[6]", cwd=clone)
     assert [os.path.basename(f.entry.path) for f in report.files] == ["vgg16.caffemodel"]

@@ -11,6 +11,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -122,6 +123,16 @@ def run_backend(handler: BaseHTTPRequestHandler, backend: str, env: dict[str, st
                                                                              "replace")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client that went away (git closes keep-alive connections so)
+        super().handle_error(request, client_address)
+
+
 class ThreadedServer:
     """A threaded HTTP server on 127.0.0.1:<ephemeral port>, started and stopped with the
     object (a context manager); its request handler finds the object as ``server.owner``."""
@@ -135,9 +146,7 @@ class ThreadedServer:
         self.port = 0
 
     def start(self) -> Any:
-        server = ThreadingHTTPServer((HOST, 0), self.handler)
-        server.daemon_threads = True
-        server.block_on_close = False
+        server = _QuietServer((HOST, 0), self.handler)
         server.owner = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]

@@ -173,12 +173,14 @@ class Mirror:
         ref = "refs/zoo-vcs/revs/" + sha1_of_bytes(rev.encode("utf-8"))
         with locked(self.path.with_name(self.path.name + ".lock")):
             self._ensure()
+            # A commit id names the same commit forever: once here, no need to ask again.
+            for name in ((rev,) if _SHA.fullmatch(rev) else ()) + ((ref,) if self.offline
+                                                                    else ()):
+                try:
+                    return resolve(self.path, name)
+                except GitError:
+                    continue
             if self.offline:
-                for name in ((rev,) if _SHA.fullmatch(rev) else ()) + (ref,):
-                    try:
-                        return resolve(self.path, name)
-                    except GitError:
-                        continue
                 raise OfflineError(f"{self.url} at {rev}")
             self._git([*self._fetch_args(), "--depth", "1", "origin", f"+{rev}:{ref}"],
                       what=f"{self.url}: cannot fetch {rev!r}")
