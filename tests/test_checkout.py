@@ -242,7 +242,7 @@ def test_link_types(tmp_path, http_server, link):
         # Shared with the cache, so the cache object is read-only: an edit cannot corrupt it.
         assert (os.stat(weights).st_mode & 0o222) == 0
     r = run_zoo("status", cwd=repo)
-    assert "1 tracked binaries: 1 ok" in r.stdout
+    assert "1 tracked binary: 1 ok" in r.stdout
 
 
 def test_dry_run_changes_nothing(tmp_path, http_server):

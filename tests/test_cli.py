@@ -16,7 +16,8 @@ from zoo_vcs.cli.app import cli
 COMMANDS = ["init", "add", "status", "checkout", "download-binary", "verify", "gc", "push",
             "fetch", "pull", "remote", "remote add", "remote list", "remote modify",
             "remote remove", "gist", "gist push", "gist pull", "gist status", "upload-gist",
-            "download-gist", "install-hooks", "uninstall-hooks", "index", "index build"]
+            "download-gist", "install-hooks", "uninstall-hooks", "index", "index build", "ls",
+            "get", "diff"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

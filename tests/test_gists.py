@@ -103,7 +103,7 @@ def test_pull_at_revision_and_status(tmp_path, gist_server, gist_env):
     r = run_zoo("download-gist", f"{gist_server.base_url}/zoo-tester/{gist_id}", tmp_path / "p2",
                 cwd=tmp_path, env=gist_env)
     assert r.returncode == 0, r.output
-    assert (tmp_path / "p2" / "b.prototxt").read_text() == "new\n"
+    assert (tmp_path / "p2" / f"zoo-tester-{gist_id}" / "b.prototxt").read_text() == "new\n"
 
 
 def test_pull_refuses_foreign_nonempty_folder_and_local_edits(tmp_path, gist_server, gist_env):

@@ -341,6 +341,9 @@ def test_gist_whose_files_would_escape_is_refused(tmp_path, gist_server, gist_en
         box.mkdir()
         dest = box / "dest"
         r = run_zoo(*command.split(), gist_id, dest, cwd=tmp_path, env=gist_env)
+        if command == "download-gist":  # DIRNAME: the folder it would make must not exist
+            assert not (dest / gist_id).exists()
+            assert not dest.exists() or sorted(p.name for p in dest.iterdir()) == []
         _no_crash(r)
         assert r.returncode == 1, r.output
         assert gist_id in r.stderr

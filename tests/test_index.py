@@ -46,9 +46,9 @@ def test_page_lists_every_model_with_the_right_fields(tmp_path):
     assert colour["gist_id"] == shape["gist_id"] == "5555aaaa5555aaaa5555"
     assert colour["status"] == "no sha1"
     assert "no license" in colour["missing"]
-    # No frontmatter at all: still a row, marked unreadable with the reason.
+    # No frontmatter at all: still a row, said to have no Model Zoo keys, with the reason.
     scenes = by_name["Example Scenes Net"]
-    assert scenes["status"] == "unreadable"
+    assert scenes["status"] == "no Model Zoo keys"
     assert "drive.google.com" in scenes["missing"][0] or "frontmatter" in scenes["missing"][0]
     # Each fixture folder appears at least once.
     sources = {Path(r["source"]).parent.name for r in rows}
@@ -116,8 +116,8 @@ def test_caffe_named_commands_match_their_counterparts(tmp_path, gist_server, gi
     assert r.returncode == 0, r.output
     gist_id = json.loads(r.stdout)["gist_id"]
     assert sorted(gist_server.files(gist_id)) == ["deploy.prototxt", "readme.md"]
-    dest = tmp_path / "downloaded"
-    r = run_zoo("download-gist", gist_id, dest, cwd=tmp_path, env=gist_env)
+    r = run_zoo("download-gist", gist_id, cwd=tmp_path, env=gist_env)  # DIRNAME: models
+    dest = tmp_path / "models" / gist_id
     assert r.returncode == 0, r.output
     assert (dest / "deploy.prototxt").read_text() == "name: 'x'\n"
     r = run_zoo("download-binary", dest, cwd=tmp_path)

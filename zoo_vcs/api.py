@@ -7,7 +7,8 @@ calls one operation; the CLI is a thin layer over these functions::
     weights = zoo_vcs.fetch_model("models/alexnet")
 
 Operations live in ``zoo_vcs.ops`` (and ``gist``, ``hooks``) and load on first use, so
-that ``zoo-vcs status`` starts fast.
+that ``zoo-vcs status`` starts fast. ``ls``, ``get`` and ``diff`` (other revisions and
+other repositories) are in :mod:`zoo_vcs.api_browse`, and exported here too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zoo_vcs.api_browse import diff as diff
+from zoo_vcs.api_browse import get as get
+from zoo_vcs.api_browse import ls as ls
 from zoo_vcs.errors import UsageError
+from zoo_vcs.repo.arguments import PathLike
+from zoo_vcs.repo.arguments import open_repo as _open
+from zoo_vcs.repo.arguments import open_selected as _open_selected
 from zoo_vcs.repo.context import Repository
 
 if TYPE_CHECKING:
@@ -35,22 +42,6 @@ if TYPE_CHECKING:
     from zoo_vcs.repo.remotes import RemoteInfo
     from zoo_vcs.transfer.progress import Progress
 
-PathLike = str | os.PathLike[str]
-
-
-def _open(paths: Sequence[PathLike] = (), flags: Mapping[str, object] | None = None,
-          cwd: PathLike | None = None) -> tuple[Repository, list[Path]]:
-    """The repository context for a command, and its PATH arguments made absolute."""
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    resolved = [p if p.is_absolute() else base / p for p in map(Path, paths)]
-    # Like git, the current folder's repository is the one acted on; outside one, the
-    # first path's (so `download-binary DIR` works on a plain folder anywhere).
-    repo = Repository.open(base, flags)
-    if not repo.in_git and resolved:
-        repo = Repository.open(resolved[0], flags)
-    return repo, resolved
-
-
 def _git_repo(cwd: PathLike | None) -> Repository:
     repo, _ = _open(cwd=cwd)
     if not repo.in_git:
@@ -59,75 +50,103 @@ def _git_repo(cwd: PathLike | None) -> Repository:
 
 
 def add(*paths: PathLike, urls: Sequence[str] = (), sha256: bool | None = None,
-        jobs: int | None = None, cwd: PathLike | None = None) -> AddResult:
+        jobs: int | None = None, offline: bool | None = None,
+        cwd: PathLike | None = None) -> AddResult:
     """Track binaries: hash into the cache, write ``FILE.zoo``, git-ignore, sync the readme.
 
-    ``urls`` (one file only) records where else the bytes can be downloaded; ``sha256``
-    also records a SHA256 (default: the ``core.sha256`` setting, off).
+    ``urls`` (one file only) records where else the bytes can be downloaded; a file not
+    there yet is downloaded once from the first URL. ``sha256`` also records a SHA256
+    (default: the ``core.sha256`` setting, off).
 
     Raises
     ------
     UsageError
         A path is not a regular file in the repository (or is a pointer or readme).
+    TransferError
+        The file had to be downloaded and could not be.
     """
     from zoo_vcs.ops.add import add as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "sha256": sha256 or None}, cwd)
+    repo, resolved = _open(paths, {"jobs": jobs, "sha256": sha256 or None,
+                                   "offline": offline or None}, cwd)
     return run(repo, resolved, urls=urls)
 
 
-def checkout(*paths: PathLike, force: bool = False, dry_run: bool = False,
-             jobs: int | None = None, timeout: float | None = None, link: str | None = None,
-             remote: str | None = None, progress: Progress | None = None,
+def checkout(*paths: PathLike, exclude: Sequence[str] = (), force: bool = False,
+             dry_run: bool = False, allow_unverified: bool = False, jobs: int | None = None,
+             timeout: float | None = None, link: str | None = None, remote: str | None = None,
+             offline: bool | None = None, progress: Progress | None = None,
              cwd: PathLike | None = None) -> CheckoutResult:
-    """Restore every tracked binary under ``paths`` (default: the whole repository), verified.
+    """Restore every tracked binary under ``paths`` (default: the whole repository, or the
+    ``[fetch]`` include/exclude of ``.zoo/config``), verified.
+
+    ``paths`` may be gitignore-style patterns (``"models/vgg*"``) matched against the
+    repository-relative paths of tracked binaries; ``exclude`` patterns remove matches.
+    ``allow_unverified`` downloads legacy entries that have a URL but no sha1 (their SHA1
+    is reported in the result); ``offline`` (default: ``ZOO_VCS_OFFLINE``) uses no network.
 
     Raises
     ------
+    UsageError
+        A pattern matches no tracked binary.
     OperationError
         Some files could not be restored; ``.errors`` says why for each, ``.result``
         holds what was done.
     """
     from zoo_vcs.ops.checkout import checkout as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "timeout": timeout, "link": link}, cwd)
-    return run(repo, resolved, force=force, dry_run=dry_run, remote=remote, progress=progress)
+    repo, resolved, chosen = _open_selected(
+        paths, exclude, {"jobs": jobs, "timeout": timeout, "link": link,
+                         "offline": offline or None}, cwd, defaults=True)
+    return run(repo, resolved, select=chosen, force=force, dry_run=dry_run, remote=remote,
+               allow_unverified=allow_unverified, progress=progress)
 
 
-def pull(*paths: PathLike, remote: str | None = None, force: bool = False,
-         jobs: int | None = None, timeout: float | None = None, link: str | None = None,
+def pull(*paths: PathLike, exclude: Sequence[str] = (), remote: str | None = None,
+         force: bool = False, allow_unverified: bool = False, jobs: int | None = None,
+         timeout: float | None = None, link: str | None = None, offline: bool | None = None,
          progress: Progress | None = None, cwd: PathLike | None = None) -> CheckoutResult:
     """Fetch, then check out: every tracked binary under ``paths`` restored and verified.
 
     One pass: checkout fetches what is missing (from ``remote`` only, when given) and
-    places each file; a file whose object cannot be had fails alone.
+    places each file; a file whose object cannot be had fails alone. Selection as for
+    :func:`checkout`.
     """
-    return checkout(*paths, force=force, jobs=jobs, timeout=timeout, link=link,
-                    remote=remote, progress=progress, cwd=cwd)
+    return checkout(*paths, exclude=exclude, force=force, allow_unverified=allow_unverified,
+                    jobs=jobs, timeout=timeout, link=link, remote=remote, offline=offline,
+                    progress=progress, cwd=cwd)
 
 
-def fetch(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
-          timeout: float | None = None, progress: Progress | None = None,
-          cwd: PathLike | None = None) -> FetchResult:
+def fetch(*paths: PathLike, exclude: Sequence[str] = (), remote: str | None = None,
+          jobs: int | None = None, timeout: float | None = None, offline: bool | None = None,
+          progress: Progress | None = None, cwd: PathLike | None = None) -> FetchResult:
     """Download the objects of tracked binaries into the cache (the workspace is untouched).
 
     Sources: each pointer's URLs, then the remotes (only ``remote`` when given).
+    Selection as for :func:`checkout`.
 
     Raises
     ------
+    UsageError
+        A pattern matches no tracked binary.
     OperationError
         Some objects could not be fetched (each cause in ``errors``).
     """
     from zoo_vcs.ops.fetch import fetch as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "timeout": timeout}, cwd)
-    return run(repo, resolved, remote=remote, progress=progress)
+    repo, resolved, chosen = _open_selected(
+        paths, exclude, {"jobs": jobs, "timeout": timeout, "offline": offline or None}, cwd,
+        defaults=True)
+    return run(repo, resolved, select=chosen, remote=remote, progress=progress)
 
 
-def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
-         timeout: float | None = None, progress: Progress | None = None,
-         cwd: PathLike | None = None) -> PushResult:
+def push(*paths: PathLike, exclude: Sequence[str] = (), remote: str | None = None,
+         jobs: int | None = None, timeout: float | None = None, offline: bool | None = None,
+         progress: Progress | None = None, cwd: PathLike | None = None) -> PushResult:
     """Upload the objects of tracked binaries to a remote; add their URLs to the pointers.
+
+    ``paths`` may be patterns and ``exclude`` removes matches (as for :func:`checkout`, but
+    the ``[fetch]`` defaults do not apply).
 
     Raises
     ------
@@ -138,14 +157,16 @@ def push(*paths: PathLike, remote: str | None = None, jobs: int | None = None,
     """
     from zoo_vcs.ops.push import push as run
 
-    repo, resolved = _open(paths, {"jobs": jobs, "timeout": timeout}, cwd)
-    return run(repo, resolved, remote=remote, progress=progress)
+    repo, resolved, chosen = _open_selected(
+        paths, exclude, {"jobs": jobs, "timeout": timeout, "offline": offline or None}, cwd)
+    return run(repo, resolved, select=chosen, remote=remote, progress=progress)
 
 
-def status(*paths: PathLike, remote: bool | str = False, cwd: PathLike | None = None
-           ) -> StatusReport:
+def status(*paths: PathLike, exclude: Sequence[str] = (), remote: bool | str = False,
+           cwd: PathLike | None = None) -> StatusReport:
     """State of every tracked binary: ``ok``, ``missing``, ``modified`` or ``unverified``.
 
+    ``paths`` may be patterns and ``exclude`` removes matches (see :func:`checkout`).
     ``remote`` (True: the default remote, or a remote's name) also checks whether that
     remote holds each binary's object (``FileState.remote``: ``present`` or ``missing``),
     by one listing or a size request each, never a download; ``report.failures()`` then
@@ -158,18 +179,21 @@ def status(*paths: PathLike, remote: bool | str = False, cwd: PathLike | None = 
     """
     from zoo_vcs.ops.status import status as run
 
-    repo, resolved = _open(paths, None, cwd)
-    return run(repo, resolved, check_remote=bool(remote),
+    repo, resolved, chosen = _open_selected(paths, exclude, None, cwd)
+    return run(repo, resolved, select=chosen, check_remote=bool(remote),
                remote=remote if isinstance(remote, str) else None)
 
 
-def verify(*paths: PathLike, jobs: int | None = None, cwd: PathLike | None = None
-           ) -> VerifyResult:
-    """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch."""
+def verify(*paths: PathLike, exclude: Sequence[str] = (), jobs: int | None = None,
+           cwd: PathLike | None = None) -> VerifyResult:
+    """Re-hash tracked files and cache objects; raises ``OperationError`` on any mismatch.
+
+    ``paths`` may be patterns and ``exclude`` removes matches (see :func:`checkout`).
+    """
     from zoo_vcs.ops.verify import verify as run
 
-    repo, resolved = _open(paths, {"jobs": jobs}, cwd)
-    return run(repo, resolved)
+    repo, resolved, chosen = _open_selected(paths, exclude, {"jobs": jobs}, cwd)
+    return run(repo, resolved, select=chosen)
 
 
 def gc(path: PathLike | None = None, *, dry_run: bool = False,
@@ -227,12 +251,14 @@ def fetch_model(source: PathLike, dest: PathLike | None = None, *, force: bool =
                 remote: str | None = None, progress: Progress | None = None) -> Path:
     """Verified weights of a model, fetched if needed; returns their local path.
 
-    ``source`` is a model directory, a gist (id, ``user/id`` or URL) or the URL of a
-    readme. Gists and readme URLs are brought into ``dest`` (default: a folder per model
-    under the user cache, ``~/.cache/zoo-vcs/models``). Weights come through the object
-    cache, so a second call finds everything in place and does no network at all. For a
-    readme describing several models, the first model's weights path is returned (all
-    are restored).
+    ``source`` is a model directory, a gist (id, ``user/id`` or URL), the URL of a
+    readme, or a folder or binary of a git repository at a revision,
+    ``git+URL#PATH@REV`` (``git+https://example.org/zoo.git#models/alexnet@v1``; REV
+    defaults to ``HEAD``). Gists, readme URLs and git sources are brought into ``dest``
+    (default: a folder per model under the user cache, ``~/.cache/zoo-vcs/models``).
+    Weights come through the object cache, so a second call finds everything in place and
+    does no network at all. For a readme describing several models, the first model's
+    weights path is returned (all are restored).
 
     Raises
     ------
@@ -252,8 +278,15 @@ def fetch_model(source: PathLike, dest: PathLike | None = None, *, force: bool =
         report = status(folder)
         return bool(report.files) and report.clean
 
+    def from_git(url: str, path: str, rev: str | None, folder: Path) -> list[Path]:
+        from zoo_vcs.git.remote import normalize_url
+
+        # Run from the model's folder, so that get and restore share the user cache.
+        return get(normalize_url(url), path, rev, folder, force=True, jobs=jobs,
+                   timeout=timeout, progress=progress, cwd=folder).binaries
+
     return run(str(source), Path(dest) if dest is not None else None, restore=restore,
-               is_clean=is_clean, timeout=timeout)
+               is_clean=is_clean, timeout=timeout, from_git=from_git)
 
 
 def remote_add(name: str, url: str, *, default: bool = False, local: bool = False,
@@ -313,6 +346,22 @@ def gist_pull(gist: str, directory: PathLike, *, revision: str | None = None,
     from zoo_vcs.gist import sync
 
     return sync.pull(gist, Path(directory), revision=revision, force=force)
+
+
+def download_gist(gist: str, dirname: PathLike = "models") -> SyncResult:
+    """Caffe's ``download_model_from_gist.sh``: gist GIST into a new folder
+    ``DIRNAME/<GIST with '/' replaced by '-'>`` (``result.folder``).
+
+    Raises
+    ------
+    ExistsError
+        That folder exists already (nothing is written).
+    GistError
+        The gist cannot be read, or holds unsafe names (nothing is left behind).
+    """
+    from zoo_vcs.gist import sync
+
+    return sync.download_new(gist, Path(dirname))
 
 
 def gist_status(directory: PathLike = ".") -> SyncResult:

@@ -110,11 +110,24 @@ class SizeMismatchError(IntegrityError):
 
 
 class ConflictError(ZooError):
-    """A workspace file holds changes that are in no pointer and no cache: a user's work."""
+    """A workspace file holds changes that are in no pointer and no cache: a user's work.
 
-    def __init__(self, paths: Sequence[str]) -> None:
+    With ``readme``, the files are named by readme frontmatter (no pointer): such a file is
+    more likely a truncated download of the original Caffe script than work to keep, so
+    the hint offers ``--force`` and not ``add`` (which would pin the wrong bytes).
+    """
+
+    def __init__(self, paths: Sequence[str], *, readme: bool = False) -> None:
         self.paths = list(paths)
+        self.readme = readme
         shown = ", ".join(self.paths[:5]) + (" ..." if len(self.paths) > 5 else "")
+        if readme:
+            super().__init__(
+                f"{shown}: differs from the readme's sha1 and is in no cache (an interrupted "
+                "download?); not overwritten",
+                hint="download it again over this file with 'zoo-vcs checkout --force PATH' "
+                     "(or 'zoo-vcs download-binary --force DIR')")
+            return
         super().__init__(
             f"{shown}: modified locally and not in the cache; not overwritten",
             hint="keep it with 'zoo-vcs add FILE', or discard it with 'zoo-vcs checkout --force'",
@@ -124,12 +137,22 @@ class ConflictError(ZooError):
 class ObjectNotFoundError(ZooError, FileNotFoundError):
     """No source (workspace, cache, URL, remote) could provide an object."""
 
-    def __init__(self, path: str, sha1: str, reasons: Sequence[str] = ()) -> None:
+    def __init__(self, path: str, sha1: str, reasons: Sequence[str] = (), *,
+                 hint: str | None = None) -> None:
         self.path = path
         self.sha1 = sha1
         self.reasons = list(reasons)
         detail = "; ".join(self.reasons) if self.reasons else "no source is known"
-        super().__init__(f"{path}: could not get {sha1[:12]}: {detail}")
+        super().__init__(f"{path}: could not get {sha1[:12]}: {detail}", hint=hint)
+
+
+class ExistsError(ZooError, FileExistsError):
+    """The target of a download already exists; nothing was written over it."""
+
+    def __init__(self, path: str, what: str = "already exists", *,
+                 hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {what}; nothing was written", hint=hint)
 
 
 class TransferError(ZooError):
@@ -149,6 +172,19 @@ class WebPageError(TransferError):
     def __init__(self, url: str) -> None:
         super().__init__(url, f"this looks like a web page, not the file: {url}")
         self.hint = "use a direct download link (Dropbox: ?dl=1; Google Drive: uc?export=download)"
+
+
+class OfflineError(TransferError):
+    """A source needs the network, and the network is off (``--offline``, ``ZOO_VCS_OFFLINE``)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "needs the network, and zoo-vcs is offline "
+                              "(--offline or ZOO_VCS_OFFLINE=1); not tried")
+        self.hint = OFFLINE_HINT
+
+
+#: What to do about an :class:`OfflineError` (also the hint of failures it caused).
+OFFLINE_HINT = "run again without --offline (and with ZOO_VCS_OFFLINE unset) to download it"
 
 
 class TimeoutTransferError(TransferError):

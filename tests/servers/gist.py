@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import mimetypes
 import os
 import re
 import secrets
 import shutil
-import socket
-import socketserver
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.servers.githttp import (
+    LoopbackHandler,
+    ThreadedServer,
+    backend_path,
+    read_body,
+    run_backend,
+)
 
 __all__ = ["GistEmulator"]
 
@@ -103,10 +106,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class GistEmulator:
+class GistEmulator(ThreadedServer):
     """GitHub Gist REST API + git smart HTTP on 127.0.0.1; every gist is ``root/<id>.git``."""
 
+    name = "gist-emulator"
+
     def __init__(self, root: Path, tokens: dict[str, str] | None = None) -> None:
+        super().__init__()
         self.root = Path(root)
         self.tokens = dict(tokens) if tokens is not None else {"test-token": "zoo-tester"}
         self.requests: list[dict] = []
@@ -115,11 +121,7 @@ class GistEmulator:
         self._overrides: dict[str, dict[str, dict]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
-        self.port = 0
-        self._backend = str(Path(self._git("--exec-path").decode().strip()) / "git-http-backend")
+        self._backend = backend_path()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -133,34 +135,7 @@ class GistEmulator:
 
     def start(self) -> GistEmulator:
         self.root.mkdir(parents=True, exist_ok=True)
-        server = _Server((HOST, 0), _Handler)
-        server.emulator = self
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="gist-emulator",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        with self._locks_guard:
-            conns = list(self._connections)
-        for conn in conns:  # idle keep-alive connections: their threads end now
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> GistEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return super().start()  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ git plumbing
 
@@ -764,57 +739,13 @@ class GistEmulator:
         return env
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    # socketserver's default listen backlog is 5: PyGithub, git and several zoo-vcs workers
-    # connecting at once on a loaded machine must not find the accept queue full.
-    request_queue_size = 128
-    emulator: GistEmulator
-
-    def server_bind(self) -> None:
-        # Skip HTTPServer.server_bind's socket.getfqdn(): no name lookups at all.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # the client went away
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "GitHub.com"
     sys_version = ""
-    # Idle keep-alive connections are closed after this long; generous, so that a client
-    # reusing a pooled connection on a slow machine does not race the server's close.
-    timeout = 300
-    _entry: dict[str, Any] | None = None
 
     @property
     def emu(self) -> GistEmulator:
-        return self.server.emulator  # type: ignore[attr-defined]
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in separate writes: without this, Nagle + delayed ACK
-        # stall every keep-alive request by 40-200 ms
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        emu = self.emu
-        with emu._locks_guard:
-            emu._connections.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            emu = self.emu
-            with emu._locks_guard:
-                emu._connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        return self.server.owner  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -833,25 +764,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body_chunks(self) -> Iterator[bytes]:
         """The request body (Content-Length or chunked), as it arrives."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
-                yield from self._read_exactly(size, "chunk")
-                self.rfile.readline()
-        else:
-            yield from self._read_exactly(int(self.headers.get("Content-Length") or 0), "body")
-
-    def _read_exactly(self, remaining: int, what: str) -> Iterator[bytes]:
-        while remaining:
-            data = self.rfile.read(min(remaining, CHUNK))
-            if not data:
-                raise ConnectionError(f"client closed mid-{what}")
-            remaining -= len(data)
-            yield data
+        return read_body(self.rfile, self.headers)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         if self._entry is not None:
@@ -943,84 +856,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(403, f"Permission to {gist_id}.git denied to {login}.\n".encode(),
                            {"Content-Type": "text/plain"})
                 return
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            headers.pop("content-length", None)
-        headers.pop("transfer-encoding", None)
-        env = emu.cgi_env(gist_id, rest, self.command, query, headers,
+        env = emu.cgi_env(gist_id, rest, self.command, query, self.cgi_request_headers(),
                           self.client_address[0], login if push else None)
-        proc = subprocess.Popen([emu._backend], env=env, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        body = bytearray()
-        errors: list[bytes] = []
+        status, body, _sent, stderr = run_backend(self, emu._backend, env, self._body_chunks())
+        entry["status"] = status
+        entry["body"] = body
+        if stderr:
+            emu.cgi_errors.append(stderr)
 
-        def feed() -> None:
-            try:
-                for chunk in self._body_chunks():
-                    body.extend(chunk)
-                    with contextlib.suppress(BrokenPipeError):
-                        proc.stdin.write(chunk)  # type: ignore[union-attr]
-            except (OSError, ValueError):
-                pass
-            finally:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()  # type: ignore[union-attr]
 
-        writer = threading.Thread(target=feed, daemon=True)
-        reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()),  # type: ignore[union-attr]
-                                  daemon=True)
-        writer.start()
-        reader.start()
-        try:
-            status, cgi_headers = self._cgi_headers(proc.stdout)  # type: ignore[arg-type]
-            self.send_response(status)
-            for name, value in cgi_headers:
-                self.send_header(name, value)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            while data := proc.stdout.read1(CHUNK):  # type: ignore[union-attr]
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            # The response ends only once the whole request body has been read (the next
-            # request on this connection starts after it) and the log entry is complete.
-            proc.wait()
-            self._end_body(writer)
-            reader.join(timeout=BODY_TIMEOUT)
-            entry["status"] = status
-            entry["body"] = bytes(body)
-            self.wfile.write(b"0\r\n\r\n")
-        except OSError:
-            self.close_connection = True
-            proc.kill()
-        finally:
-            proc.wait()
-            self._end_body(writer)
-            reader.join(timeout=BODY_TIMEOUT)
-            entry["body"] = bytes(body)
-            if errors and errors[0]:
-                emu.cgi_errors.append(errors[0].decode("utf-8", "replace"))
-
-    def _end_body(self, writer: threading.Thread) -> None:
-        """Wait for the thread reading the request body; if the body never comes, shut the
-        connection down so that the thread ends before the socket is closed (a thread left
-        blocked on a closed socket can end up reading whatever socket gets its fd number)."""
-        writer.join(timeout=BODY_TIMEOUT)
-        if writer.is_alive():
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            writer.join(timeout=BODY_TIMEOUT)
-
-    @staticmethod
-    def _cgi_headers(stdout: Any) -> tuple[int, list[tuple[str, str]]]:
-        status, headers = 200, []
-        while True:
-            line = stdout.readline()
-            if not line or line in (b"\r\n", b"\n"):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            value = value.strip()
-            if name.lower() == "status":
-                status = int(value.split()[0])
-            elif name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                headers.append((name.strip(), value))
-        return status, headers
+GistEmulator.handler = _Handler

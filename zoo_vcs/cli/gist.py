@@ -77,7 +77,8 @@ def _gist_pull_command(group: click.Group, name: str, help_text: str) -> None:
 _gist_push_command(gist_group, "push", """Create or update DIR's gist from its text files.
 
 On create, gist_id is written into the readme. Binaries, dotfiles and .zoo/ never go;
-a subdirectory is an error. A push with nothing changed makes no new revision.
+a subdirectory is an error. A push with nothing changed makes no new revision. The
+gist's description is set to the readme's name on every push (--description overrides).
 
 \b
 Example:
@@ -91,20 +92,32 @@ Example:
 """)
 _gist_push_command(caffe_aliases, "upload-gist", """Publish DIR as a gist (the Caffe script's name).
 
-The same as `zoo-vcs gist push DIR`.
+The same as `zoo-vcs gist push DIR`: the gist's description is the readme's name, on
+create and on every update (--description overrides it).
 
 \b
 Example:
   zoo-vcs upload-gist models/my_net
 """)
-_gist_pull_command(caffe_aliases, "download-gist", """Download GIST into DIRECTORY (Caffe's script).
+@caffe_aliases.command("download-gist")
+@click.argument("gist")
+@click.argument("dirname", default="models", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def download_gist(gist: str, dirname: Path, as_json: bool) -> None:
+    """Download GIST into DIRNAME/<GIST with / replaced by -> (Caffe's script).
 
-The same as `zoo-vcs gist pull GIST DIRECTORY`.
+    DIRNAME defaults to models. An existing folder is refused: nothing is overwritten, and
+    a failed download leaves no folder behind. To update a folder, use `zoo-vcs gist pull`.
 
-\b
-Example:
-  zoo-vcs download-gist 034c6ac3865563b69e60 models/flickr_style
-""")
+    \b
+    Example:
+      zoo-vcs download-gist someone/034c6ac3865563b69e60      # -> models/someone-034c...
+      zoo-vcs download-binary models/someone-034c6ac3865563b69e60
+    """
+    result = api.download_gist(gist, dirname)
+    _render_sync(result, as_json, "pulled")
+    if not as_json:
+        click.echo(f"into {result.folder}")
 
 
 @gist_group.command("status")

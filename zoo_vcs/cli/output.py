@@ -39,6 +39,17 @@ def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
                       help="No progress bars, only errors.")
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+exclude_option = click.option(
+    "--exclude", "exclude", multiple=True, metavar="GLOB",
+    help="Leave out tracked binaries matching this gitignore-style pattern (repeatable).")
+allow_unverified_option = click.option(
+    "--allow-unverified", is_flag=True,
+    help="Download readme entries that have a URL but no sha1, unchecked; the SHA1 they got "
+         "is printed.")
+offline_option = click.option(
+    "--offline", is_flag=True, default=None,
+    help="No network at all: only the workspace, the cache and local folders "
+         "(also ZOO_VCS_OFFLINE=1).")
 
 
 #: Past this many files, human output summarises instead of listing each one.
@@ -98,11 +109,21 @@ remote_option = click.option("-r", "--remote", default=None, metavar="NAME",
 
 
 def remote_transfer_options(f: Callable[..., None]) -> Callable[..., None]:
-    """The options push, fetch and pull share: paths, remote, jobs, timeout, -q, --json."""
-    for option in (json_option, quiet_option, timeout_option, jobs_option, remote_option,
-                   paths_argument):
+    """The options push, fetch and pull share: paths, --exclude, remote, jobs, timeout,
+    --offline, -q, --json."""
+    for option in (json_option, quiet_option, offline_option, timeout_option, jobs_option,
+                   remote_option, exclude_option, paths_argument):
         f = option(f)
     return f
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1.
+
+    >>> count(1, "tracked binary", "tracked binaries"), count(2, "file")
+    ('1 tracked binary', '2 files')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def rel(path: Path) -> str:

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 
 from zoo_vcs.errors import FrontmatterError, UnsafeReadmeError
+from zoo_vcs.formats.urls import looks_like_weights
 from zoo_vcs.formats.yamlsafe import (
     conflict_marker,
     hostile_node,
@@ -353,10 +354,14 @@ def _lenient(lines: list[str], lo: int, hi: int, problems: list[Problem], *,
 
 
 def _weights_hint(lines: list[str]) -> str:
-    """Point at the line that most looks like where the weights are, for a readme without keys."""
+    """Point at the line that most looks like where the weights are, for a readme without keys.
+
+    Only links to a weights file are candidates: a link to a page (a paper, a project
+    site) is never offered as the weights' location.
+    """
     best: tuple[int, int, str] | None = None
     for i, line in enumerate(lines):
-        for url in _URL.findall(line):
+        for url in filter(looks_like_weights, _URL.findall(line)):
             low = url.lower()
             score = (2 if ".caffemodel" in low else 0) + any(h in low for h in (
                 "drive.google.", "docs.google.", "dropbox", "yadi.sk", "disk.yandex", "amazonaws",

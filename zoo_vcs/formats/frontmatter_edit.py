@@ -29,7 +29,7 @@ from zoo_vcs.formats.frontmatter import (
 )
 from zoo_vcs.formats.yamlsafe import loader_for
 
-__all__ = ["format_scalar", "render", "set_fields"]
+__all__ = ["format_scalar", "render", "set_fields", "to_block"]
 
 _SETTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
@@ -133,6 +133,22 @@ def _current(a: Analysis, key: str, model: int) -> object:
     return next((v for k, v, _ in reversed(block.entries) if k == want), None)
 
 
+def _checked_updates(updates: Mapping[str, str | None], path: str) -> dict[str, str | None]:
+    """``updates`` checked for writing: plain keys, one-line string values ('' is None)."""
+    clean: dict[str, str | None] = {}
+    for key, value in updates.items():
+        if not isinstance(key, str) or not _SETTABLE.fullmatch(key) or format_scalar(key) != key:
+            raise FrontmatterError(path, f"cannot write key {key!r}: use a plain snake_case key")
+        if value is not None and not isinstance(value, str):
+            raise FrontmatterError(path, f"value of {key!r} must be a string, not "
+                                         f"{type(value).__name__}")
+        if value is not None and any(c in value for c in _BREAKS):
+            raise FrontmatterError(path, f"value of {key!r} spans several lines; "
+                                         "frontmatter values must fit on one line")
+        clean[key] = value if value is not None and value.strip() else None
+    return clean
+
+
 def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "readme.md",
                model: int = 0) -> str:
     """Set frontmatter keys with a minimal edit: every byte not edited stays as it was.
@@ -159,17 +175,7 @@ def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "rea
         A key or value cannot be written, ``model`` does not exist, or the edited readme
         would not read back the new values (the caller's text is then left unchanged).
     """
-    clean: dict[str, str | None] = {}
-    for key, value in updates.items():
-        if not isinstance(key, str) or not _SETTABLE.fullmatch(key) or format_scalar(key) != key:
-            raise FrontmatterError(path, f"cannot write key {key!r}: use a plain snake_case key")
-        if value is not None and not isinstance(value, str):
-            raise FrontmatterError(path, f"value of {key!r} must be a string, not "
-                                         f"{type(value).__name__}")
-        if value is not None and any(c in value for c in _BREAKS):
-            raise FrontmatterError(path, f"value of {key!r} spans several lines; "
-                                         "frontmatter values must fit on one line")
-        clean[key] = value if value is not None and value.strip() else None
+    clean = _checked_updates(updates, path)
     if not clean:
         return text
     bom = "\ufeff" if text.startswith("\ufeff") else ""
@@ -200,6 +206,63 @@ def set_fields(text: str, updates: Mapping[str, str | None], *, path: str = "rea
             raise FrontmatterError(path, f"setting {key!r} to {value!r} would read back as "
                                          f"{got!r}; readme left unchanged",
                                    hint="edit the readme by hand")
+    return result
+
+
+def to_block(text: str, updates: Mapping[str, str | None], *, path: str = "readme.md") -> str:
+    """A single-model readme without ``---`` delimiters, its key lines moved into a canonical
+    ``---`` block at the top, with ``updates`` applied: what Caffe's own
+    ``download_model_binary.py`` (first ``---`` to the next, ``yaml.safe_load``) can read.
+
+    Every other line keeps its bytes; blank lines left doubled where key lines were taken
+    out are collapsed. Any other readme gets :func:`set_fields`.
+
+    >>> print(to_block("## Info\\n\\nname: Net: v2\\n\\nsha1: 0123\\n\\nSee the paper.\\n",
+    ...                {"caffemodel": "net.caffemodel"}), end="")
+    ---
+    name: 'Net: v2'
+    caffemodel: net.caffemodel
+    sha1: '0123'
+    ---
+    <BLANKLINE>
+    ## Info
+    <BLANKLINE>
+    See the paper.
+
+    Raises
+    ------
+    FrontmatterError
+        What :func:`set_fields` raises; or the block would not read back as the keys.
+    """
+    a = analyse(text, path)
+    if a.readme.form != "lenient" or len(a.blocks) != 1:
+        return set_fields(text, updates, path=path)
+    clean = _checked_updates(updates, path)
+    fields: dict[str, object] = {k: v for k, v, _ in a.blocks[0].entries}
+    moved = {i for _, _, i in a.blocks[0].entries}
+    if a.gist_line is not None:
+        fields["gist_id"] = a.readme.gist_id
+        moved.add(a.gist_line)
+    fields.update(clean)
+    kept: list[str] = []
+    gap = False  # a key line was moved out since the last line kept
+    for i, line in enumerate(a.lines):
+        if i in moved:
+            gap = True
+        elif line.strip():
+            kept.append(line)
+            gap = False
+        elif not (gap and (not kept or not kept[-1].strip())):
+            kept.append(line)  # a blank line, unless it doubles one where keys were
+    lines = a.lines
+    eol = next((line_end(ln) for ln in lines if line_end(ln)), "\n")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    result = bom + render(fields).replace("\n", eol) + eol + "".join(kept)
+    check = analyse(result, path).readme
+    if check.form != "frontmatter" or any(check.fields.get(k) != v for k, v in fields.items()):
+        raise FrontmatterError(path, "moving the keys into a '---' block would change what "
+                                     "they say; readme left unchanged",
+                               hint="edit the readme by hand")
     return result
 
 

@@ -43,6 +43,56 @@ def normalize(url: str) -> str:
     return url
 
 
+#: File name endings of model weights (what a link to the weights, not to a page, ends with).
+WEIGHTS_SUFFIXES = (".caffemodel", ".pt", ".pth", ".onnx", ".safetensors", ".h5", ".bin",
+                    ".ckpt", ".weights", ".npz")
+
+
+def looks_like_weights(url: str) -> bool:
+    """Whether ``url`` names a weights file: a weights-like file name, or a Dropbox or
+    Google Drive file link. Pages (a paper, a project site) are not.
+
+    >>> looks_like_weights("http://x.org/m/net.caffemodel"), looks_like_weights("https://x.org/paper")
+    (True, False)
+    >>> looks_like_weights("https://drive.google.com/file/d/0B_x/view?usp=sharing")
+    True
+    >>> looks_like_weights("https://www.dropbox.com/s/abc/net.tar?dl=0")
+    True
+    """
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.path.lower().endswith(WEIGHTS_SUFFIXES):
+        return True
+    if host.endswith(("dropbox.com", "dropboxusercontent.com")):
+        return parts.path.startswith(("/s/", "/scl/fi/", "/u/")) or host.startswith("dl.")
+    if host in ("drive.google.com", "docs.google.com"):
+        return "/file/d/" in parts.path or "id=" in parts.query
+    return False
+
+
+def parse_git_source(source: str) -> tuple[str, str, str | None]:
+    """``git+URL#PATH@REV`` (``fetch_model``'s git form) as (URL, PATH, REV or None).
+
+    >>> parse_git_source("git+https://example.org/zoo.git#models/alexnet@v1")
+    ('https://example.org/zoo.git', 'models/alexnet', 'v1')
+    >>> parse_git_source("git+file:///srv/zoo.git#models/a/w.caffemodel")
+    ('file:///srv/zoo.git', 'models/a/w.caffemodel', None)
+
+    Raises
+    ------
+    ValueError
+        No ``#PATH``.
+    """
+    body = source.removeprefix("git+")
+    url, _, fragment = body.partition("#")
+    path, at, rev = fragment.rpartition("@")
+    if not at:
+        path, rev = fragment, ""
+    if not url or not path:
+        raise ValueError(f"{source!r}: expected git+URL#PATH[@REV]")
+    return url, path, rev or None
+
+
 def is_remote(url: str) -> bool:
     """True when ``url`` names a network location rather than a local path or ``file://``."""
     m = _SCHEME.match(url)

@@ -155,6 +155,26 @@ def create(files: Mapping[str, str], *, description: str, public: bool, token: s
         raise _translate(exc, "creating a gist") from None
 
 
+def edit_description(gist_id: str, description: str, *, token: str | None, api: str,
+                     timeout: float = 30.0) -> GistInfo:
+    """Set the description of gist ``gist_id`` (PyGithub's ``Gist.edit``; no new revision).
+
+    Raises
+    ------
+    GistError
+        No token, token rejected, not the owner, gist not found, network down.
+    """
+    if not token:
+        raise GistError("editing a gist needs a GitHub token",
+                        hint="set GITHUB_TOKEN (or GH_TOKEN) to a token with the 'gist' scope")
+    try:
+        g = client(token, api, timeout).get_gist(gist_id)
+        g.edit(description=description)
+        return _info(g)
+    except Exception as exc:
+        raise _translate(exc, f"gist {gist_id}") from None
+
+
 @dataclass(frozen=True)
 class Session:
     """The GitHub API base URL and token for one command: the preamble of every gist call."""
@@ -193,3 +213,7 @@ class Session:
         """Create a gist (see :func:`create`)."""
         return create(files, description=description, public=public, token=self.token,
                       api=self.api)
+
+    def edit_description(self, gist_id: str, description: str) -> GistInfo:
+        """Set a gist's description (see :func:`edit_description`)."""
+        return edit_description(gist_id, description, token=self.token, api=self.api)

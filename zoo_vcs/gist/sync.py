@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from zoo_vcs.errors import GistError, UsageError, ZooError
+from zoo_vcs.errors import ExistsError, GistError, UsageError, ZooError
 from zoo_vcs.gist import client as gist
 from zoo_vcs.gist.plan import SNIFF_BYTES, GistPlan, LocalFile, Selection, plan_sync, select_files
 from zoo_vcs.git import scratch
@@ -42,6 +43,8 @@ class SyncResult:
     revision: str | None = None
     plan: GistPlan = field(default_factory=GistPlan)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: The local folder, when the command chose it (``download-gist``).
+    folder: Path | None = None
 
     @property
     def added(self) -> list[str]:
@@ -74,7 +77,8 @@ class SyncResult:
                 "revision": self.revision, "added": self.added, "modified": self.modified,
                 "renamed": [{"from": a, "to": b} for a, b in self.renamed],
                 "deleted": self.deleted, "skipped": self.skipped,
-                "large": list(self.plan.large), "in_sync": self.in_sync}
+                "large": list(self.plan.large), "in_sync": self.in_sync,
+                **({"folder": str(self.folder)} if self.folder is not None else {})}
 
 
 def gist_of_folder(folder: Path) -> str | None:
@@ -207,7 +211,9 @@ def push_dir(folder: Path, *, secret: bool = False, description: str | None = No
     """Create or update the gist of model directory ``folder``.
 
     On create, ``gist_id`` is written into the readme (a minimal edit) and the readme is
-    pushed again, so the gist carries its own id.
+    pushed again, so the gist carries its own id. The gist's description is
+    ``description``, else the model's name (else the folder's), on create and on every
+    update, as Caffe's ``upload_model_to_gist.sh`` did.
 
     Raises
     ------
@@ -224,12 +230,15 @@ def push_dir(folder: Path, *, secret: bool = False, description: str | None = No
     parsed = modeldir.load(readme)
     files, sel = local_files(folder)
     created = False
+    name = parsed.models[0].name if parsed.models and parsed.models[0].name else folder.name
+    wanted = description or name.strip()
     if parsed.gist_id:
         info = session.get(parsed.gist_id)
+        if info.description != wanted:
+            info = session.edit_description(info.id, wanted)
     else:
-        name = parsed.models[0].name if parsed.models and parsed.models[0].name else folder.name
         info = session.create({readme.name: readme.read_text(encoding="utf-8") or name},
-                              description=description or name, public=not secret)
+                              description=wanted, public=not secret)
         modeldir.update(readme, {"gist_id": info.id})
         files, sel = local_files(folder)
         created = True
@@ -325,6 +334,54 @@ def pull(ref: str, folder: Path, *, revision: str | None = None, force: bool = F
         atomic_write_bytes(target, data)
     result.plan = GistPlan(add=tuple(added), modify=tuple(modified))
     atomic_write_bytes(folder / ORIGIN_FILE, f"{gist_id} {result.revision}\n".encode())
+    return result
+
+
+def folder_name(ref: str) -> str:
+    """The folder ``download-gist`` makes for GIST: GIST with '/' replaced by '-' (a URL's
+    path, ``user/id``, stands for the URL), as ``download_model_from_gist.sh`` did.
+
+    >>> folder_name("someone/034c6ac3865563b69e60"), folder_name("034c6ac3865563b69e60")
+    ('someone-034c6ac3865563b69e60', '034c6ac3865563b69e60')
+    >>> folder_name("https://gist.github.com/someone/034c6ac3865563b69e60/")
+    'someone-034c6ac3865563b69e60'
+    """
+    text = ref.strip().rstrip("/")
+    if "://" in text:
+        text = urlsplit(text).path.strip("/")
+    name = text.replace("/", "-")
+    if not is_plain_name(name):
+        raise UsageError(f"{ref!r}: not a gist id, user/id or gist URL")
+    return name
+
+
+def download_new(ref: str, dirname: Path, *, environ: Mapping[str, str] | None = None
+                 ) -> SyncResult:
+    """``download-gist GIST [DIRNAME]``: gist ``ref`` into a new folder
+    ``DIRNAME/<GIST with '/' replaced by '-'>`` (:func:`folder_name`), which appears whole
+    or not at all.
+
+    Raises
+    ------
+    ExistsError
+        The folder exists (nothing is written).
+    GistError
+        As :func:`pull`.
+    """
+    target = dirname / folder_name(ref)
+    if target.exists() or target.is_symlink():
+        raise ExistsError(str(target), "already exists; make sure you are not overwriting "
+                          "anything important", hint=f"remove it, or zoo-vcs gist pull {ref} "
+                          f"{target} to update it")
+    dirname.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=dirname))
+    try:
+        result = pull(ref, stage, environ=environ)
+        os.rename(stage, target)  # the folder appears complete, or not at all
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    result.folder = target
     return result
 
 

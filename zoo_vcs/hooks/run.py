@@ -243,11 +243,12 @@ def pre_commit(repo: Repository) -> list[str]:
 
 
 def restore_after(repo: Repository, hook: str) -> str:
-    """post-checkout / post-merge: restore binaries, turning every failure into a warning."""
+    """post-checkout / post-merge: restore binaries (those the ``[fetch]`` include/exclude
+    of ``.zoo/config`` select), turning every failure into a warning."""
     from zoo_vcs.ops.checkout import checkout
 
     try:
-        result = checkout(repo, [])
+        result = checkout(repo, [], select=repo.config.fetch)
     except ZooError as exc:
         errors = getattr(exc, "errors", [exc])
         for err in errors:

@@ -1,5 +1,10 @@
 """Start or update tracking a binary: hash it into the cache, write its pointer, git-ignore it,
-and keep the readme's ``caffemodel``/``caffemodel_url``/``sha1`` in step (SPEC 2.2).
+and keep the readme's ``caffemodel``/``caffemodel_url``/``sha1`` in step (SPEC 2.2), so that
+Caffe's own ``download_model_binary.py`` keeps working on the folder: a single-model readme
+without ``---`` delimiters gets a canonical block, and a ``caffemodel_url`` that served the
+previous bytes of a re-added file is dropped.
+
+A file that is not there yet, given with ``--url``, is downloaded once and tracked.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from zoo_vcs.repo import modeldir
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.ignore import ignore_files
 from zoo_vcs.repo.paths import check_inside
-from zoo_vcs.storage.fileio import atomic_write_bytes, clean_stale_temps, locked
+from zoo_vcs.storage.fileio import atomic_write_bytes, clean_stale_temps, locked, place
 from zoo_vcs.storage.hashing import Digests
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,8 @@ class AddResult:
     root: Path
     added: list[Added] = field(default_factory=list)
     to_commit: list[Path] = field(default_factory=list)
+    #: What the user should know: a file downloaded, a readme URL dropped or rewritten.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -53,10 +60,12 @@ class AddResult:
                        "size": a.pointer.size, "changed": a.changed,
                        "readme": str(a.readme) if a.readme else None} for a in self.added],
             "to_commit": [str(p) for p in self.to_commit],
+            "notes": list(self.notes),
         }
 
 
-def _check_addable(repo: Repository, path: Path) -> Path:
+def _check_addable(repo: Repository, path: Path, download: str | None = None,
+                   notes: list[str] | None = None) -> Path:
     full = check_inside(repo.root, path)
     name = full.name
     if name.endswith(ptr.SUFFIX):
@@ -69,7 +78,14 @@ def _check_addable(repo: Repository, path: Path) -> Path:
     try:
         st = os.lstat(full)
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        if download is None:
+            raise UsageError(f"{path}: no such file",
+                             hint="to download it once and track it: zoo-vcs add --url URL "
+                                  f"{path}") from None
+        _download_new(repo, full, download)
+        if notes is not None:
+            notes.append(f"{repo.relpath(full)}: downloaded from {download}")
+        st = os.lstat(full)
     if statmod.S_ISLNK(st.st_mode):
         raise UsageError(f"{path}: is a symlink; add the file it points to")
     if statmod.S_ISDIR(st.st_mode):
@@ -100,7 +116,9 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
         raise UsageError("name at least one file to add")
     if urls and len(paths) != 1:
         raise UsageError("--url goes with exactly one file")
-    files = list(dict.fromkeys(_check_addable(repo, Path(p)) for p in paths))
+    notes: list[str] = []
+    files = list(dict.fromkeys(_check_addable(repo, Path(p), urls[0] if urls else None, notes)
+                               for p in paths))
     Readmes(repo.root, quiet=True).check(files)
     cache, cfg = repo.cache, repo.config
     cache.clean_tmp()
@@ -117,14 +135,14 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
 
     with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(files)))) as pool:
         digests = list(pool.map(store, files))
-    result = AddResult(repo.root)
+    result = AddResult(repo.root, notes=notes)
     touched: dict[Path, None] = {}
     # Pointers, .gitignore files and readmes are read, changed and written back: two adds
     # at once in one repository must not lose each other's lines.
     with locked(repo.state_dir / "add.lock", shared=repo.config.cache_shared):
         readmes = Readmes(repo.root)
         for full, d in zip(files, digests, strict=True):
-            added = _track(full, d, urls, readmes)
+            added = _track(full, d, urls, readmes, result.notes)
             result.added.append(added)
             repo.stats.put(str(full), full.stat(), d.sha1)
             touched[added.pointer_path] = None
@@ -137,7 +155,21 @@ def add(repo: Repository, paths: Sequence[Path], *, urls: Sequence[str] = ()) ->
     return result
 
 
-def _track(full: Path, d: Digests, urls: Sequence[str], readmes: Readmes) -> Added:
+def _download_new(repo: Repository, full: Path, url: str) -> None:
+    """``add --url URL FILE`` for a FILE not here yet: download it once, unverified (there
+    is nothing to verify against yet: the SHA1 it gets is what the pointer records)."""
+    from zoo_vcs.ops.fetch import fetch_unverified
+
+    full.parent.mkdir(parents=True, exist_ok=True)
+    sha1 = fetch_unverified(repo, url, repo.relpath(full), base_dir=full.parent)
+    try:
+        place(repo.cache.path(sha1), full, repo.config.link)
+    except OSError as exc:
+        raise ZooError(f"{repo.relpath(full)}: cannot write: {exc.strerror}") from None
+
+
+def _track(full: Path, d: Digests, urls: Sequence[str], readmes: Readmes,
+           notes: list[str]) -> Added:
     pointer_path = full.with_name(ptr.pointer_path_for(full.name))
     old = _read_existing(pointer_path)
     if old is not None and old.sha1 == d.sha1:
@@ -148,7 +180,8 @@ def _track(full: Path, d: Digests, urls: Sequence[str], readmes: Readmes) -> Add
         new = ptr.Pointer(sha1=d.sha1, size=d.size, sha256=d.sha256, extra=extra)
     for url in urls:
         new = new.with_url(url)
-    readme = readmes.sync(full, d.sha1, new)
+    readme = readmes.sync(full, d.sha1, new, tracked=old.sha1 if old is not None else None,
+                          notes=notes)
     if readme is not None:
         new = readme[1]
     text = ptr.encode(new)

@@ -2,8 +2,9 @@
 
 ``plan`` is pure: given each file's state and what the cache holds, it decides
 ``skip``, ``create``, ``replace`` or ``conflict`` (a modified file whose bytes are in no
-cache object is a user's work and is kept unless ``force``). ``apply`` then fetches
-what is missing and places every file atomically from the cache.
+cache object is a user's work and is kept unless ``force``), or ``unverified`` for a
+legacy entry without sha1 that the user allowed to download unchecked. ``apply`` then
+fetches what is missing and places every file atomically from the cache.
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zoo_vcs.errors import ConflictError, OperationError, ZooError
-from zoo_vcs.ops.fetch import fetch_entries
+from zoo_vcs.ops.fetch import fetch_entries, fetch_unverified
 from zoo_vcs.ops.status import FileState, inspect
 from zoo_vcs.repo.config import Remote
 from zoo_vcs.repo.context import Repository
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.storage.fileio import TempFiles, clean_stale_temps, place
 from zoo_vcs.transfer.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["skip", "create", "replace", "conflict", "error"]
+Kind = Literal["skip", "create", "replace", "conflict", "error", "unverified"]
+
+#: The hint of a legacy entry refused for want of a sha1 (SPEC 4, legacy readmes).
+UNVERIFIED_HINT = ("download it anyway with --allow-unverified (the SHA1 it gets is printed; "
+                   "then record it with 'zoo-vcs add FILE')")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class CheckoutResult:
     done: list[Path] = field(default_factory=list)
     errors: list[ZooError] = field(default_factory=list)
     dry_run: bool = False
+    #: Files downloaded without verification (``allow_unverified``) and the SHA1 they got.
+    unverified: list[tuple[Path, str]] = field(default_factory=list)
 
     def count(self, kind: Kind) -> int:
         """How many planned actions are of ``kind``."""
@@ -64,13 +72,17 @@ class CheckoutResult:
             "actions": [{"path": str(a.path), "action": a.kind, "reason": a.reason}
                         for a in self.actions],
             "written": [str(p) for p in self.done],
+            "unverified": [{"path": str(p), "sha1": sha1} for p, sha1 in self.unverified],
             "errors": [str(e) for e in self.errors],
         }
 
 
 def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
-         force: bool = False) -> list[Action]:
+         force: bool = False, allow_unverified: bool = False) -> list[Action]:
     """Decide, without touching disk, what to do with each file.
+
+    ``allow_unverified``: a legacy entry with a URL but no sha1 is downloaded unchecked
+    when missing (or with ``force``), else left as it is.
 
     >>> plan([], lambda sha1: False)
     []
@@ -79,7 +91,12 @@ def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
     for st in states:
         entry = st.entry
         if entry.pointer is None:
-            actions.append(Action(st, "error", entry.problem or "no sha1 to verify against"))
+            if not (allow_unverified and entry.url):
+                actions.append(Action(st, "error", entry.problem or "no sha1 to verify against"))
+            elif st.state == "missing" or force:
+                actions.append(Action(st, "unverified", "no sha1; --allow-unverified"))
+            else:
+                actions.append(Action(st, "skip", "present; no sha1 to verify it against"))
         elif st.state == "ok":
             actions.append(Action(st, "skip", "up to date"))
         elif st.state == "missing":
@@ -93,34 +110,41 @@ def plan(states: Sequence[FileState], cached: Callable[[str], bool], *,
     return actions
 
 
-def checkout(repo: Repository, paths: Sequence[Path], *, force: bool = False,
-             dry_run: bool = False, remote: str | None = None,
-             progress: Progress | None = None) -> CheckoutResult:
-    """Make every tracked binary under ``paths`` match its pointer.
+def checkout(repo: Repository, paths: Sequence[Path], *, select: Selection = ALL,
+             force: bool = False, dry_run: bool = False, allow_unverified: bool = False,
+             remote: str | None = None, progress: Progress | None = None) -> CheckoutResult:
+    """Make every tracked binary under ``paths`` (and named by ``select``) match its pointer.
 
     Missing objects come from each pointer's URLs, then the remotes (only ``remote``
     when given).
 
     Raises
     ------
+    UsageError
+        A strict ``select`` pattern matches no tracked binary.
     OperationError
         Some files could not be restored (each cause in ``errors``); the rest were.
     """
-    scan = repo.scan(paths)
-    for warning in scan.warnings:
+    scan = repo.scan(paths, select=select)
+    for warning in scan.notes(repo.root):
         log.warning("%s", warning)
     states = inspect(scan.entries, repo.stats, repo.cache, jobs=repo.config.jobs)
-    result = CheckoutResult(repo.root, plan(states, repo.cache.has, force=force),
+    result = CheckoutResult(repo.root, plan(states, repo.cache.has, force=force,
+                                            allow_unverified=allow_unverified),
                             dry_run=dry_run)
     result.errors.extend(scan.errors)
     for a in result.actions:
         if a.kind == "error":
-            result.errors.append(ZooError(a.reason))
-    conflicts = [repo.relpath(a.path) for a in result.actions if a.kind == "conflict"]
-    if conflicts:
-        result.errors.append(ConflictError(conflicts))
+            result.errors.append(ZooError(a.reason, hint=UNVERIFIED_HINT
+                                          if a.state.entry.url else None))
+    for legacy in (False, True):
+        conflicts = [repo.relpath(a.path) for a in result.actions
+                     if a.kind == "conflict" and a.state.entry.legacy == legacy]
+        if conflicts:
+            result.errors.append(ConflictError(conflicts, readme=legacy))
     if not dry_run:
         _apply(repo, result, repo.remotes(remote), progress)
+        _apply_unverified(repo, result, progress)
     repo.save()
     if result.errors:
         raise OperationError(result.errors, result, action="checkout")
@@ -182,3 +206,25 @@ def _tee_files(repo: Repository) -> TempFiles | None:
     repo.cache.clean_tmp()
     tmp = repo.cache.temp_dir()
     return TempFiles(tmp) if os.stat(tmp).st_dev == os.stat(repo.root).st_dev else None
+
+
+def _apply_unverified(repo: Repository, result: CheckoutResult,
+                      progress: Progress | None) -> None:
+    """Download the allowed legacy entries that have no sha1, and place them."""
+    for action in [a for a in result.actions if a.kind == "unverified"]:
+        entry = action.state.entry
+        assert entry.url is not None  # plan() only allows entries with a URL
+        try:
+            sha1 = fetch_unverified(repo, entry.url, repo.relpath(action.path),
+                                    base_dir=action.path.parent, progress=progress)
+            clean_stale_temps(action.path.parent)
+            place(repo.cache.path(sha1), action.path, repo.config.link)
+        except ZooError as exc:
+            result.errors.append(exc)
+            continue
+        except OSError as exc:
+            result.errors.append(ZooError(f"{action.path}: cannot write: {exc.strerror}"))
+            continue
+        result.done.append(action.path)
+        result.unverified.append((action.path, sha1))
+        repo.stats.put(str(action.path), os.stat(action.path), sha1)

@@ -17,6 +17,7 @@ from zoo_vcs.errors import OperationError, ZooError
 from zoo_vcs.repo.config import Remote
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.scan import Entry
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.transfer.progress import Progress
 
 if TYPE_CHECKING:
@@ -80,16 +81,28 @@ def fetch_entries(repo: Repository, entries: Iterable[Entry], remotes: Sequence[
     return FetchResult(done.done, done.present, done.failed)
 
 
-def fetch(repo: Repository, paths: Sequence[Path], *, remote: str | None = None,
-          progress: Progress | None = None) -> FetchResult:
-    """Download the objects of tracked binaries under ``paths`` into the cache.
+def fetch_unverified(repo: Repository, url: str, display: str, *, base_dir: Path,
+                     progress: Progress | None = None) -> str:
+    """Download ``url`` into the cache without a hash to check (see
+    ``Engine.fetch_unverified``); returns the SHA1 it got. A local path is taken relative
+    to ``base_dir``; share links are normalised like any source."""
+    from zoo_vcs.transfer.engine import Engine
+
+    engine = Engine(repo.cache, repo.transfer_options(), jobs=1, progress=progress)
+    return engine.fetch_unverified(sources([url], base_dir)[0], display).sha1
+
+
+def fetch(repo: Repository, paths: Sequence[Path], *, select: Selection = ALL,
+          remote: str | None = None, progress: Progress | None = None) -> FetchResult:
+    """Download the objects of tracked binaries under ``paths`` (and named by ``select``)
+    into the cache.
 
     Raises
     ------
     OperationError
         Some objects could not be fetched (each cause in ``errors``).
     """
-    scan = repo.scan(paths)
+    scan = repo.scan(paths, select=select)
     result = fetch_entries(repo, scan.entries, repo.remotes(remote), progress=progress)
     errors = [*scan.errors, *result.failed.values()]
     if errors:

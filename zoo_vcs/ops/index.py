@@ -25,6 +25,8 @@ from zoo_vcs.repo.paths import confine
 from zoo_vcs.repo.scan import SKIP_DIRS
 
 COLUMNS = ("Model", "License", "Caffe version", "Weights", "SHA1", "Size", "Gist", "Status")
+#: The status of a readme in which no Model Zoo key was found.
+NO_KEYS = "no Model Zoo keys"
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,10 @@ def rows_from_readme(text: str, source: str, *, pointers: Mapping[str, ptr.Point
     if gist_id and gist_url is None:
         gist_url = f"https://gist.github.com/{gist_id}"
     if not readme.models:
+        # Said as such, not a row of nothing (SPEC 4: never silently zero binaries).
         why = readme.problems[0].message if readme.problems else "no model keys"
         return [Row(name=_title_of(text) or Path(source).parent.name or source, source=source,
-                    gist_id=gist_id, gist_url=gist_url, status="unreadable",
-                    missing=(why,))]
+                    gist_id=gist_id, gist_url=gist_url, status=NO_KEYS, missing=(why,))]
     rows = []
     for model in readme.models:
         p = pointers.get(model.caffemodel or "")

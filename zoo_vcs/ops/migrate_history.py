@@ -266,8 +266,9 @@ class _CommitReadmes:
         rel = self._rel(readme)
         return modeldir.parse(self._text(rel), f"{self.commit[:12]}:{rel}")
 
-    def update(self, readme: Path, updates: Mapping[str, str | None], model: int) -> None:
+    def update(self, readme: Path, updates: Mapping[str, str | None], model: int,
+               canonical: bool) -> None:
         rel = self._rel(readme)
         text = modeldir.edit(self._text(rel), updates, f"{self.commit[:12]}:{rel}",
-                             model=model)
+                             model=model, canonical=canonical)
         self.edited[rel] = (text, self._modes.get(rel, "100644"))

@@ -1,8 +1,10 @@
-"""``fetch_model``: verified weights of a model from a folder, a gist or a readme's URL.
+"""``fetch_model``: verified weights of a model from a folder, a gist, a readme's URL, or a
+git repository at a revision (``git+URL#PATH@REV``).
 
-Gists and readme URLs are brought into a folder per model under the user cache; the
-weights come through the object cache, so a second call finds everything in place and
-makes no request at all.
+Gists, readme URLs and git sources are brought into a folder per model under the user
+cache; the weights come through the object cache, so a second call finds a folder in
+place and makes no request at all (a single binary of a git source asks the repository
+what REV names again, and takes the bytes from the cache).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from zoo_vcs.errors import UsageError
+from zoo_vcs.formats.urls import parse_git_source
 from zoo_vcs.repo import modeldir
 from zoo_vcs.repo.config import default_cache_root
 from zoo_vcs.storage.fileio import atomic_write_bytes
@@ -21,13 +24,32 @@ from zoo_vcs.storage.hashing import sha1_of_bytes
 Restore = Callable[[Path], list[Path]]
 #: Whether a folder already holds correct weights, without any network (the API's status).
 IsClean = Callable[[Path], bool]
+#: Copies PATH of a git repository URL at REV into a folder; returns the binaries written
+#: (the API's get).
+FromGit = Callable[[str, str, "str | None", Path], list[Path]]
 
 
 def fetch_model(source: str, dest: Path | None, *, restore: Restore, is_clean: IsClean,
-                timeout: float | None = None) -> Path:
+                timeout: float | None = None, from_git: FromGit | None = None) -> Path:
     """The local path of ``source``'s verified weights: :func:`zoo_vcs.fetch_model`, with
-    the checkout (``restore``) and the no-network check (``is_clean``) passed in."""
+    the checkout (``restore``), the no-network check (``is_clean``) and ``git+URL``
+    sources (``from_git``) passed in."""
     folder = Path(source)
+    if source.startswith("git+") and from_git is not None:
+        try:
+            url, path, rev = parse_git_source(source)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        target = dest or default_cache_root(None) / "models" / sha1_of_bytes(
+            source.encode())[:16]
+        if _ready(target, is_clean):
+            paths = restore(target)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            paths = from_git(url, path, rev, target)
+        if not paths:
+            raise UsageError(f"{source}: no tracked weights there")
+        return paths[0]
     if folder.is_dir():
         target = folder
     elif "://" in source and not looks_like_gist_url(source):

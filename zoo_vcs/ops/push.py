@@ -18,6 +18,7 @@ from zoo_vcs.formats import pointer as ptr
 from zoo_vcs.repo.config import Remote
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.scan import Entry
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.storage.cache import ObjectCache
 from zoo_vcs.storage.fileio import atomic_write_bytes
 from zoo_vcs.storage.hashing import hash_file
@@ -45,9 +46,10 @@ class PushResult:
                 "errors": [str(e) for e in self.errors]}
 
 
-def push(repo: Repository, paths: Sequence[Path], *, remote: str | None = None,
-         progress: Progress | None = None) -> PushResult:
-    """Upload the objects of every tracked binary under ``paths`` to a remote.
+def push(repo: Repository, paths: Sequence[Path], *, select: Selection = ALL,
+         remote: str | None = None, progress: Progress | None = None) -> PushResult:
+    """Upload the objects of every tracked binary under ``paths`` (and named by ``select``)
+    to a remote.
 
     Raises
     ------
@@ -57,7 +59,7 @@ def push(repo: Repository, paths: Sequence[Path], *, remote: str | None = None,
         Some objects could not be uploaded (each cause in ``errors``); the rest were.
     """
     target = repo.remote(remote)
-    scan = repo.scan(paths)
+    scan = repo.scan(paths, select=select)
     entries = [e for e in scan.entries if e.pointer is not None]
     rewrites: dict[str, list[tuple[Path, bytes]]] = {}
     for e in entries:

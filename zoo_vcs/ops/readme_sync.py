@@ -34,8 +34,10 @@ class ReadmeSource(Protocol):
     def load(self, readme: Path) -> Readme:
         """The parsed readme; raises ``ZooError`` when it cannot be read."""
 
-    def update(self, readme: Path, updates: Mapping[str, str | None], model: int) -> None:
-        """Set frontmatter keys of model ``model`` by a minimal edit."""
+    def update(self, readme: Path, updates: Mapping[str, str | None], model: int,
+               canonical: bool) -> None:
+        """Set frontmatter keys of model ``model`` by a minimal edit (``canonical``: see
+        :func:`zoo_vcs.repo.modeldir.edit`)."""
 
 
 class _Workspace:
@@ -47,8 +49,9 @@ class _Workspace:
     def load(self, readme: Path) -> Readme:
         return modeldir.load(readme)
 
-    def update(self, readme: Path, updates: Mapping[str, str | None], model: int) -> None:
-        modeldir.update(readme, updates, model=model)
+    def update(self, readme: Path, updates: Mapping[str, str | None], model: int,
+               canonical: bool) -> None:
+        modeldir.update(readme, updates, model=model, canonical=canonical)
 
 
 WORKSPACE: ReadmeSource = _Workspace()
@@ -113,9 +116,12 @@ class Readmes:
                 self._parsed[readme] = None
         return self._parsed[readme]
 
-    def sync(self, full: Path, sha1: str, pointer: ptr.Pointer
-             ) -> tuple[Path, ptr.Pointer] | None:
+    def sync(self, full: Path, sha1: str, pointer: ptr.Pointer, *, tracked: str | None = None,
+             notes: list[str] | None = None) -> tuple[Path, ptr.Pointer] | None:
         """Keep the readme naming ``full`` in step with its new content ``sha1``.
+
+        ``tracked`` is the SHA1 its pointer named before; ``notes`` collects what a user
+        should be told (a readme rewritten into a ``---`` block, a URL dropped).
 
         Returns
         -------
@@ -123,30 +129,45 @@ class Readmes:
             The readme and the pointer (which gains the readme's URL when that URL serves
             these very bytes); None when no readme names ``full``.
         """
+        said = notes if notes is not None else []
         for readme_path in self.candidates(full):
-            match = _matching_model(readme_path, self.load(readme_path), full)
-            if match is not None:
+            readme = self.load(readme_path)
+            match = _matching_model(readme_path, readme, full)
+            if match is not None and readme is not None:
                 self._parsed.pop(readme_path, None)
-                return self._apply(readme_path, match[0], match[1], full, sha1, pointer)
+                if readme.form == "lenient" and len(readme.models) == 1:
+                    said.append(f"{readme_path}: its Model Zoo keys now form a '---' block at "
+                                "the top (Caffe's download_model_binary.py reads only that)")
+                return self._apply(readme_path, match[0], match[1], full, sha1, pointer,
+                                   said, tracked)
         return None
 
     def _apply(self, readme_path: Path, index: int, model: Model | None, full: Path, sha1: str,
-               pointer: ptr.Pointer) -> tuple[Path, ptr.Pointer]:
+               pointer: ptr.Pointer, notes: list[str], tracked: str | None
+               ) -> tuple[Path, ptr.Pointer]:
         updates: dict[str, str | None] = {}
-        if model is None:
+        if model is None or not model.caffemodel:
             updates["caffemodel"] = full.relative_to(readme_path.parent).as_posix()
-        elif model.caffemodel_url and (model.sha1 or "").lower() == sha1:
+        old = ((model.sha1 if model is not None else None) or "").lower()
+        url = model.caffemodel_url if model is not None else None
+        if url and old == sha1:
             # The readme's URL serves these very bytes: it becomes the pointer's first mirror.
-            pointer = replace(pointer, urls=(model.caffemodel_url,
-                                             *[u for u in pointer.urls
-                                               if u != model.caffemodel_url]))
-        if model is None or (model.sha1 or "").lower() != sha1:
+            pointer = replace(pointer, urls=(url, *[u for u in pointer.urls if u != url]))
+        if old != sha1:
             updates["sha1"] = sha1
-        http = next((u for u in pointer.urls if is_http(u)), None)
-        if http is not None and (model is None or model.caffemodel_url != http):
-            updates["caffemodel_url"] = http
-        if updates:
-            self.source.update(readme_path, updates, index)
+        want = next((u for u in pointer.urls if is_http(u)), None)
+        if want is None and url and old == tracked and old != sha1:
+            # A re-added file whose readme URL served the bytes tracked until now: kept,
+            # Caffe's script would download those and fail its check. (On a first add, what
+            # the URL serves is not known, and it stays.)
+            notes.append(f"{readme_path}: caffemodel_url dropped: {url} served the previous "
+                         f"bytes (sha1 {old[:12]}), not these ({sha1[:12]}); name the new "
+                         "location with 'zoo-vcs add --url URL FILE'")
+        elif want is None:
+            want = url
+        if want != url:
+            updates["caffemodel_url"] = want
+        self.source.update(readme_path, updates, index, True)
         return readme_path, pointer
 
 
@@ -165,5 +186,5 @@ def _matching_model(readme_path: Path, readme: Readme | None, full: Path
     if readme_path.parent == full.parent and full.suffix == ".caffemodel":
         empty = [i for i, m in enumerate(readme.models) if not m.caffemodel]
         if len(readme.models) <= 1 and (empty or not readme.models):
-            return (empty[0] if empty else 0), None
+            return (empty[0], readme.models[empty[0]]) if empty else (0, None)
     return None

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from zoo_vcs.errors import PathError, ZooError
 from zoo_vcs.repo.context import Repository
 from zoo_vcs.repo.scan import Entry
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.storage.cache import ObjectCache
 from zoo_vcs.storage.hashing import hash_file
 from zoo_vcs.storage.statcache import StatCache
@@ -162,9 +163,10 @@ def _judge(entry: Entry, actual: str, cache: ObjectCache) -> FileState:
     return _state(entry, "ok" if actual == entry.pointer.sha1 else "modified", actual, cache)
 
 
-def status(repo: Repository, paths: Sequence[Path], *, check_remote: bool = False,
-           remote: str | None = None) -> StatusReport:
-    """The state of every tracked binary under ``paths`` (default: the whole repository).
+def status(repo: Repository, paths: Sequence[Path], *, select: Selection = ALL,
+           check_remote: bool = False, remote: str | None = None) -> StatusReport:
+    """The state of every tracked binary under ``paths`` (default: the whole repository)
+    and named by ``select``.
 
     With ``check_remote``, also whether the remote ``remote`` (default: the default
     remote) holds each binary's object, with the right size.
@@ -174,8 +176,8 @@ def status(repo: Repository, paths: Sequence[Path], *, check_remote: bool = Fals
     ConfigError
         ``check_remote`` and no such remote (or no default).
     """
-    scan = repo.scan(paths)
-    report = StatusReport(repo.root, errors=list(scan.errors), warnings=list(scan.warnings))
+    scan = repo.scan(paths, select=select)
+    report = StatusReport(repo.root, errors=list(scan.errors), warnings=scan.notes(repo.root))
     report.files = inspect(scan.entries, repo.stats, repo.cache, jobs=repo.config.jobs)
     report.errors.extend(PathError(str(f.entry.path), f.note) for f in report.files if f.note)
     repo.save()

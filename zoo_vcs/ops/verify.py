@@ -11,6 +11,7 @@ from typing import Any
 from zoo_vcs.errors import IntegrityError, OperationError, PathError, ZooError
 from zoo_vcs.ops.status import FileState, inspect
 from zoo_vcs.repo.context import Repository
+from zoo_vcs.repo.select import ALL, Selection
 
 
 @dataclass
@@ -33,8 +34,8 @@ class VerifyResult:
         }
 
 
-def verify(repo: Repository, paths: Sequence[Path]) -> VerifyResult:
-    """Hash every tracked file and its cache object again.
+def verify(repo: Repository, paths: Sequence[Path], *, select: Selection = ALL) -> VerifyResult:
+    """Hash every tracked file (under ``paths``, named by ``select``) and its cache object again.
 
     Raises
     ------
@@ -42,7 +43,7 @@ def verify(repo: Repository, paths: Sequence[Path]) -> VerifyResult:
         A workspace file or a cache object does not match its SHA1 (each in ``errors``).
     """
     cache, jobs = repo.cache, repo.config.jobs
-    scan = repo.scan(paths, use_stats=False)
+    scan = repo.scan(paths, select=select, use_stats=False)
     result = VerifyResult(repo.root, errors=list(scan.errors))
     result.files = inspect(scan.entries, repo.stats, cache, rehash=True, jobs=jobs)
     repo.save()

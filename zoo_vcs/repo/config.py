@@ -15,6 +15,9 @@ and overrides it. Both are INI files in git's style::
     ["remote \"store\""]
     url = s3://my-zoo/objects
     endpoint_url = https://s3.example.org
+    [fetch]
+    include = models/alexnet/**, models/vgg16/*
+    exclude = **/*_snapshot_*.caffemodel
 
 Nothing here runs at import time: :func:`resolve` reads the environment when called.
 """
@@ -32,6 +35,7 @@ from typing import Any
 
 from zoo_vcs.errors import ConfigError
 from zoo_vcs.formats.urls import object_url
+from zoo_vcs.repo.select import ALL, Selection, parse_list
 
 CONFIG_DIR = ".zoo"
 CONFIG_FILE = "config"
@@ -98,6 +102,15 @@ class Config:
         name = path.rsplit("/", 1)[-1]
         return any(fnmatchcase(path, g.lstrip("/")) if "/" in g else fnmatchcase(name, g)
                    for g in self.binaries)
+    #: ``[fetch] include`` / ``exclude``: what checkout, fetch, pull and the restoring hooks
+    #: act on when given no PATH.
+    fetch: Selection = ALL
+    #: No network at all (``--offline``, ``ZOO_VCS_OFFLINE=1``): only the workspace, the
+    #: cache and local folders are sources.
+    offline: bool = False
+    #: Where ``ls``/``get`` keep their shallow mirrors of other repositories (one per URL):
+    #: the user's cache, shared by every repository and command.
+    mirror_dir: Path = field(default_factory=lambda: default_cache_root(None) / "git")
 
     def remote(self, name: str | None = None) -> Remote:
         """The remote called ``name``, or the default one.
@@ -193,8 +206,8 @@ def resolve(root: Path | None, default_cache: Path, *,
     timeout = pick("timeout", "ZOO_VCS_TIMEOUT", "core", "timeout")
     retries = pick("retries", "ZOO_VCS_RETRIES", "core", "retries")
     link = str(pick("link", "ZOO_VCS_LINK", "core", "link") or "copy")
-    sha256 = str(pick("sha256", "ZOO_VCS_SHA256", "core", "sha256") or "false").lower() in (
-        "1", "true", "yes", "on")
+    sha256 = _truthy(pick("sha256", "ZOO_VCS_SHA256", "core", "sha256"))
+    offline = _truthy(pick("offline", "ZOO_VCS_OFFLINE", "core", "offline"))
     if link not in LINK_TYPES:
         raise ConfigError(f"link must be one of {', '.join(LINK_TYPES)}, got {link!r}")
     shared = ini.get("cache", "shared", fallback="").strip().lower()
@@ -214,7 +227,36 @@ def resolve(root: Path | None, default_cache: Path, *,
         gist_branch=ini.get("gist", "branch", fallback="").strip() or None,
         cache_shared=shared == "group",
         binaries=_binaries(ini.get("core", "binaries", fallback=None)),
+        fetch=Selection(parse_list(ini.get("fetch", "include", fallback=None)),
+                        parse_list(ini.get("fetch", "exclude", fallback=None))),
+        offline=offline,
+        mirror_dir=default_cache_root(None, env) / "git",
     )
+
+
+def _truthy(value: object) -> bool:
+    """A boolean setting given as a string (INI, environment) or a flag.
+
+    >>> _truthy("Yes"), _truthy("0"), _truthy(None), _truthy(True)
+    (True, False, False, True)
+    """
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_committed(text: str, where: str) -> configparser.ConfigParser:
+    """A ``.zoo/config`` read from a git blob (``ls``/``get`` of another repository).
+
+    Raises
+    ------
+    ConfigError
+        Not a valid INI file.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=where)
+    except configparser.Error as exc:
+        raise ConfigError(f"{where}: {exc}".splitlines()[0]) from None
+    return parser
 
 
 def _binaries(value: str | None) -> tuple[str, ...]:
@@ -239,7 +281,7 @@ def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:
         options: dict[str, Any] = {}
         for key, value in values.items():
             if key in _BOOL_OPTIONS:
-                options[key] = value.strip().lower() in ("1", "true", "yes", "on")
+                options[key] = _truthy(value)
             else:
                 options[key] = value
         remotes.append(Remote(m.group("name"), url, options))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from zoo_vcs.repo import config as configmod
 from zoo_vcs.repo import scan as scanmod
 from zoo_vcs.repo.config import Config, Remote
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.storage.cache import ObjectCache
 from zoo_vcs.storage.statcache import StatCache
 
@@ -86,9 +87,12 @@ class Repository:
         except ValueError:
             return str(path)
 
-    def scan(self, paths: Sequence[Path] = (), *, use_stats: bool = True) -> scanmod.Scan:
-        """Every tracked entry under ``paths`` (default: the whole repository)."""
-        return scanmod.scan(self.root, paths, self.stats if use_stats else None)
+    def scan(self, paths: Sequence[Path] = (), *, select: Selection = ALL,
+             use_stats: bool = True) -> scanmod.Scan:
+        """Every tracked entry under ``paths`` (default: the whole repository), plus those
+        ``select``'s patterns name, less those it excludes (see ``scan.scan_selected``)."""
+        return scanmod.scan_selected(self.root, paths, select,
+                                     self.stats if use_stats else None)
 
     def remote(self, name: str | None = None) -> Remote:
         """Remote ``name``, or the default one (see :meth:`Config.remote`)."""
@@ -106,7 +110,7 @@ class Repository:
 
         cfg = self.config
         return TransferOptions(timeout=cfg.timeout, retries=cfg.retries,
-                               options_for=cfg.options_for)
+                               options_for=cfg.options_for, offline=cfg.offline)
 
 
 def discover(start: Path | None = None) -> tuple[Path, Path | None]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo_vcs.errors import FrontmatterError, PathError
-from zoo_vcs.repo.paths import confine
+from zoo_vcs.repo.paths import check_name, confine
 from zoo_vcs.storage.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -96,22 +96,34 @@ def parse(text: str, path: str) -> frontmatter.Readme:
     return frontmatter.parse(text, path=path)
 
 
-def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0) -> bool:
-    """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed."""
+def update(path: Path, updates: Mapping[str, str | None], *, model: int = 0,
+           canonical: bool = False) -> bool:
+    """Rewrite the given frontmatter keys in place by a minimal edit; True if the file changed.
+
+    ``canonical``: see :func:`edit`.
+    """
     text = read_text(path)
-    new = edit(text, updates, str(path), model=model)
+    new = edit(text, updates, str(path), model=model, canonical=canonical)
     if new == text:
         return False
     atomic_write_bytes(path, new.encode("utf-8"))
     return True
 
 
-def edit(text: str, updates: Mapping[str, str | None], path: str, *, model: int = 0) -> str:
-    """Readme text with the given frontmatter keys rewritten by a minimal edit."""
+def edit(text: str, updates: Mapping[str, str | None], path: str, *, model: int = 0,
+         canonical: bool = False) -> str:
+    """Readme text with the given frontmatter keys rewritten by a minimal edit.
+
+    ``canonical``: a single-model readme without ``---`` delimiters gets its key lines moved
+    into a canonical block at the top instead (``frontmatter_edit.to_block``), so that
+    Caffe's ``download_model_binary.py`` can read it.
+    """
     from zoo_vcs.formats import (
         frontmatter_edit,  # like parse(): YAML loads only when a readme is written
     )
 
+    if canonical:
+        return frontmatter_edit.to_block(text, updates, path=path)
     return frontmatter_edit.set_fields(text, updates, path=path, model=model)
 
 
@@ -127,10 +139,13 @@ class Weights:
     url: str | None
 
 
-def weights_of(readme_path: Path, readme: frontmatter.Readme
+def weights_of(readme_path: Path, readme: frontmatter.Readme, *, on_disk: bool = True
                ) -> tuple[list[Weights], list[str], list[PathError]]:
     """The weights files a parsed readme names, a warning per model it cannot use, and an
-    error per file name it refuses (one that would escape the folder)."""
+    error per file name it refuses (one that would escape the folder).
+
+    ``on_disk`` False: the readme was read from a git tree, not the file system, so names
+    get the pure checks only (no symlink on disk can be involved)."""
     base = readme_path.parent
     found: list[Weights] = []
     problems: list[str] = []
@@ -147,7 +162,9 @@ def weights_of(readme_path: Path, readme: frontmatter.Readme
                                 "file name")
             continue
         try:
-            path = confine(base, filename, what="caffemodel")
+            path = (confine(base, filename, what="caffemodel") if on_disk
+                    else base.joinpath(*check_name(str(base), filename,
+                                                   what="caffemodel").parts))
         except PathError as exc:
             refused.append(exc)
             continue

@@ -24,22 +24,34 @@ def confine(base: Path, name: str, *, what: str = "path") -> Path:
     ...
     zoo_vcs.errors.PathError: /m: path '../etc/passwd': escapes the model directory ('..')
     """
+    target = base.joinpath(*check_name(str(base), name, what=what).parts)
     shown = f"{what} {name!r}"
-    if not name or "\x00" in name or "\\" in name:
-        raise PathError(str(base), f"{shown}: not a valid file name")
-    pure = PurePosixPath(name)
-    if pure.is_absolute() or name.startswith("~"):
-        raise PathError(str(base), f"{shown}: absolute paths are not allowed")
-    if any(part == ".." for part in pure.parts):
-        raise PathError(str(base), f"{shown}: escapes the model directory ('..')")
-    if any(part.lower() == ".git" for part in pure.parts):
-        raise PathError(str(base), f"{shown}: names a file inside .git")
-    target = base.joinpath(*pure.parts)
     real_base = os.path.realpath(base)
     real_parent = os.path.realpath(target.parent)
     if os.path.commonpath([real_base, real_parent]) != real_base:
         raise PathError(str(base), f"{shown}: leads outside the model directory through a symlink")
     return target
+
+
+def check_name(base: str, name: str, *, what: str = "path") -> PurePosixPath:
+    """The pure half of :func:`confine`: ``name`` as a relative path that stays inside any
+    folder (no '..', not absolute, nothing under ``.git``), for names read from a git tree
+    before anything is on disk. ``base`` is named in the error.
+
+    >>> check_name("m", "sub/w.caffemodel")
+    PurePosixPath('sub/w.caffemodel')
+    """
+    shown = f"{what} {name!r}"
+    if not name or "\x00" in name or "\\" in name:
+        raise PathError(base, f"{shown}: not a valid file name")
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or name.startswith("~"):
+        raise PathError(base, f"{shown}: absolute paths are not allowed")
+    if any(part == ".." for part in pure.parts):
+        raise PathError(base, f"{shown}: escapes the model directory ('..')")
+    if any(part.lower() == ".git" for part in pure.parts):
+        raise PathError(base, f"{shown}: names a file inside .git")
+    return pure
 
 
 def check_inside(root: Path, path: Path) -> Path:

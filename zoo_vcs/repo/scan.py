@@ -11,14 +11,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zoo_vcs.errors import PathError, PointerError, UsageError, ZooError
 from zoo_vcs.formats import pointer as ptr
 from zoo_vcs.repo import modeldir
+from zoo_vcs.repo.select import ALL, Selection
 from zoo_vcs.storage.statcache import StatCache
+
+if TYPE_CHECKING:
+    from zoo_vcs.formats.frontmatter import Readme
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,8 @@ class Entry:
     """One tracked binary.
 
     ``pointer`` is None for a legacy readme entry without a usable sha1; ``problem``
-    then says why it cannot be verified.
+    then says why it cannot be verified, and ``url`` is the readme's ``caffemodel_url``
+    (downloadable unverified, with ``--allow-unverified``).
     """
 
     path: Path
@@ -40,6 +46,7 @@ class Entry:
     readme: Path | None = None
     model: int = 0
     problem: str | None = None
+    url: str | None = None
 
     @property
     def legacy(self) -> bool:
@@ -54,6 +61,15 @@ class Scan:
     entries: list[Entry] = field(default_factory=list)
     errors: list[ZooError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Readmes with no Model Zoo key and no pointer beside them, each with its message.
+    keyless: dict[Path, str] = field(default_factory=dict)
+
+    def notes(self, root: Path | None = None) -> list[str]:
+        """The warnings, then a line per keyless readme (SPEC 4: never silently zero
+        binaries). The root readme of a repository that tracks binaries elsewhere is the
+        project's own page, not a model's, and is not reported."""
+        return [*self.warnings, *(message for path, message in self.keyless.items()
+                                  if not (self.entries and path.parent == root))]
 
 
 def scan(root: Path, paths: Sequence[Path] = (), stats: StatCache | None = None) -> Scan:
@@ -72,6 +88,67 @@ def scan(root: Path, paths: Sequence[Path] = (), stats: StatCache | None = None)
         else:
             _scan_file(target, found, seen)
     return found
+
+
+def scan_selected(root: Path, paths: Sequence[Path] = (), selection: Selection = ALL,
+                  stats: StatCache | None = None) -> Scan:
+    """The entries under plain ``paths`` plus those an include pattern of ``selection``
+    names, less those it excludes (see :mod:`zoo_vcs.repo.select`).
+
+    Patterns are matched against repository-relative paths, so a binary is selected
+    whether or not its file exists. Problems met while walking for patterns (a broken
+    pointer, a readme warning) are kept only for what the patterns select.
+
+    Raises
+    ------
+    UsageError
+        A strict selection has an include pattern that matches no tracked binary.
+    """
+    if not selection.include:
+        found = scan(root, paths, stats)
+    else:
+        found = scan(root, paths, stats) if paths else Scan()
+        walked = scan(root, [root / r for r in selection.roots() if (root / r).is_dir()], stats)
+        known = {e.path for e in found.entries}
+        matched = [e for e in walked.entries if selection.included(relative(root, e.path))]
+        if selection.strict:
+            missing = selection.unmatched(relative(root, e.path) for e in matched)
+            if missing:
+                raise UsageError(f"no tracked binary matches {', '.join(map(repr, missing))}",
+                                 hint="patterns are matched against repository-relative paths "
+                                      "of tracked binaries; see 'zoo-vcs status --all'")
+        found.entries.extend(e for e in matched if e.path not in known)
+        readmes = tuple(str(e.readme) + ":" for e in matched if e.readme is not None)
+        found.errors.extend(err for err in walked.errors if _selected_problem(
+            root, selection, getattr(err, "path", None)))
+        found.warnings.extend(w for w in walked.warnings if w.startswith(readmes)
+                              or _selected_problem(root, selection, w.split(": ", 1)[0]))
+        found.keyless.update((p, m) for p, m in walked.keyless.items()
+                             if _selected_problem(root, selection, str(p)))
+    if selection.exclude:
+        found.entries = [e for e in found.entries
+                         if not selection.excluded(relative(root, e.path))]
+    return found
+
+
+def relative(root: Path, path: Path) -> str:
+    """``path`` relative to ``root``, '/'-separated: what selection patterns match.
+
+    >>> relative(Path("/r"), Path("/r/models/a/w.caffemodel"))
+    'models/a/w.caffemodel'
+    """
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _selected_problem(root: Path, selection: Selection, path: object) -> bool:
+    """Whether a problem met at ``path`` (a pointer, a readme) concerns the selection."""
+    if not isinstance(path, str):
+        return True  # a problem without a file: always shown
+    target = Path(path)
+    if target.name.endswith(ptr.SUFFIX):
+        return selection.included(relative(root, target.with_name(target.name[:-len(ptr.SUFFIX)])))
+    # A readme (or another file): its folder is selected.
+    return selection.included(relative(root, target.parent) + "/")
 
 
 def _walk(top: str) -> Iterable[tuple[str, list[os.DirEntry[str]]]]:
@@ -207,14 +284,22 @@ def _read_pointer(path: str, scan: Scan, *, symlink: bool,
     except OSError as exc:
         scan.errors.append(PointerError(path, f"cannot read: {exc.strerror}"))
         return None
-    binary_name = os.path.basename(path)[: -len(ptr.SUFFIX)]
-    if binary_name in (".", "..") or binary_name.lower() == ".git":
-        scan.errors.append(PathError(path, f"a pointer for {binary_name!r} would write "
-                                           "outside the folder or into git's own files"))
+    refused = refused_name(path)
+    if refused is not None:
+        scan.errors.append(refused)
         return None
     pointer_path = folder / os.path.basename(path) if folder is not None else Path(path)
     return Entry(pointer_path.with_name(pointer_path.name[: -len(ptr.SUFFIX)]), p,
                  pointer_path=pointer_path)
+
+
+def refused_name(pointer_path: str) -> PathError | None:
+    """Why the binary a pointer file names must not be written, or None."""
+    binary_name = os.path.basename(pointer_path)[: -len(ptr.SUFFIX)]
+    if binary_name in (".", "..") or binary_name.lower() == ".git":
+        return PathError(pointer_path, f"a pointer for {binary_name!r} would write outside "
+                                       "the folder or into git's own files")
+    return None
 
 
 def _scan_readme(readme_path: Path, scan: Scan, seen: set[str], pointer_targets: set[str],
@@ -224,17 +309,41 @@ def _scan_readme(readme_path: Path, scan: Scan, seen: set[str], pointer_targets:
     except ZooError as exc:
         scan.errors.append(exc)
         return
-    weights, problems, refused = modeldir.weights_of(readme_path, readme)
+    entries, problems, refused = readme_entries(
+        readme_path, readme, lambda p: str(p) in pointer_targets
+        or p.with_name(ptr.pointer_path_for(p.name)).exists())
     scan.warnings.extend(problems)
     scan.errors.extend(refused)
-    for w in weights:
-        if only is not None and w.path != only:
+    if readme.form == "none" and not pointer_targets:
+        scan.keyless[readme_path] = keyless_message(readme_path, readme)
+    for e in entries:
+        if (only is not None and e.path != only) or str(e.path) in seen:
             continue
-        if str(w.path) in seen or str(w.path) in pointer_targets \
-                or w.path.with_name(ptr.pointer_path_for(w.path.name)).exists():
-            continue  # a pointer file is authoritative over the frontmatter
-        seen.add(str(w.path))
-        urls = (w.url,) if w.url else ()
+        seen.add(str(e.path))
+        scan.entries.append(e)
+
+
+def keyless_message(readme_path: Path, readme: Readme) -> str:
+    """What ``status`` says about a readme without any Model Zoo key (and what the parser
+    thinks may be the weights' location)."""
+    hint = next((p.message for p in readme.problems if p.line is None), "")
+    return (f"{readme_path}: no Model Zoo keys (name, caffemodel, caffemodel_url, sha1): no "
+            "binary is tracked from it" + (hint[hint.index(";"):] if ";" in hint else ""))
+
+
+def readme_entries(readme_path: Path, readme: Readme, has_pointer: Callable[[Path], bool], *,
+                   on_disk: bool = True) -> tuple[list[Entry], list[str], list[ZooError]]:
+    """The legacy entries a parsed readme names, its warnings and its refused names.
+
+    A binary that ``has_pointer`` is left out: its pointer file is authoritative over the
+    frontmatter. Shared by the workspace scan and the readers of committed trees
+    (``on_disk`` False).
+    """
+    weights, problems, refused = modeldir.weights_of(readme_path, readme, on_disk=on_disk)
+    entries = []
+    for w in weights:
+        if has_pointer(w.path):
+            continue
         problem = None
         pointer = None
         if w.sha1 is None:
@@ -242,6 +351,7 @@ def _scan_readme(readme_path: Path, scan: Scan, seen: set[str], pointer_targets:
         elif not ptr.SHA1_RE.match(w.sha1):
             problem = f"{readme_path}: sha1 {w.sha1!r} is not 40 hex digits"
         else:
-            pointer = ptr.Pointer(sha1=w.sha1, urls=urls)
-        scan.entries.append(Entry(w.path, pointer, readme=readme_path, model=w.model,
-                                  problem=problem))
+            pointer = ptr.Pointer(sha1=w.sha1, urls=(w.url,) if w.url else ())
+        entries.append(Entry(w.path, pointer, readme=readme_path, model=w.model,
+                             problem=problem, url=w.url))
+    return entries, problems, list(refused)

@@ -203,10 +203,14 @@ class ObjectCache:
                 f.close()
 
     def commit_partial(self, f: BinaryIO, digests: Digests, expected: str,
-                       *, url: str | None = None) -> Path:
-        """Insert a locked, completely downloaded partial file as object ``expected``."""
+                       *, url: str | None = None, key: str | None = None) -> Path:
+        """Insert a locked, completely downloaded partial file as object ``expected``.
+
+        ``key``: the name :meth:`partial` was given, when it is not the object's SHA1 (a
+        download whose hash is known only at the end).
+        """
         f.flush()
-        return self.commit(self._partial_path(expected), digests, expected, url=url)
+        return self.commit(self._partial_path(key or expected), digests, expected, url=url)
 
     def _partial_path(self, sha1: str) -> str:
         return f"{self._partials}/{sha1}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from fsspec.callbacks import Callback
 
-from zoo_vcs.errors import IntegrityError, SizeMismatchError
+from zoo_vcs.errors import IntegrityError, OfflineError, SizeMismatchError
 from zoo_vcs.formats import urls as urlmod
 from zoo_vcs.storage.hashing import StreamHasher
 
@@ -45,6 +45,16 @@ class TransferOptions:
     sleep: Callable[[float], None] = time.sleep
     #: fsspec storage options for a URL (a remote's endpoint_url, profile...).
     options_for: Callable[[str], dict[str, Any]] = field(default=lambda url: {})
+    #: No network at all: only local paths and ``file://`` URLs may be read or written.
+    offline: bool = False
+
+
+def require_network(url: str, opts: TransferOptions) -> None:
+    """The one offline gate: raise :class:`OfflineError` when ``url`` needs the network and
+    ``opts`` says there is none. Every store is opened through a function that calls it.
+    """
+    if opts.offline and urlmod.is_remote(url):
+        raise OfflineError(urlmod.redact(url))
 
 
 class ForwardingCallback(Callback):  # type: ignore[misc]

@@ -32,7 +32,7 @@ __all__ = ["download", "probe", "read_small"]
 log = logging.getLogger(__name__)
 
 
-def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
+def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
              opts: TransferOptions, callback: Callback = DEFAULT_CALLBACK,
              path_for_errors: str | None = None, sha256: str | None = None,
              tee: BinaryIO | None = None) -> Digests:
@@ -42,6 +42,9 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
     seek); transient failures are retried with backoff, resuming where they stopped.
     ``tee`` (a checkout's temp file in the workspace) ends up holding the same bytes as
     ``part``, written alongside it, so that no copy follows the download.
+
+    ``sha1`` None accepts whatever bytes the source serves (an unverified legacy entry:
+    the caller reports the SHA1 it got).
 
     Returns
     -------
@@ -79,7 +82,7 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
         except BaseException:
             hasher.close()
             raise
-        if digests.sha1 == sha1 and (size is None or digests.size == size) \
+        if (sha1 is None or digests.sha1 == sha1) and (size is None or digests.size == size) \
                 and (sha256 is None or digests.sha256 == sha256):
             return digests
         _truncate(part)
@@ -93,8 +96,8 @@ def download(url: str, part: BinaryIO, *, sha1: str, size: int | None,
         if digests.sha1 == sha1 and sha256 is not None:
             raise IntegrityError(name, expected=sha256, actual=digests.sha256 or "?",
                                  url=urlmod.redact(url), size=digests.size, algorithm="sha256")
-        raise IntegrityError(name, expected=sha1, actual=digests.sha1, url=urlmod.redact(url),
-                             size=digests.size)
+        raise IntegrityError(name, expected=sha1 or "?", actual=digests.sha1,
+                             url=urlmod.redact(url), size=digests.size)
 
 
 def _truncate(part: BinaryIO) -> None:
@@ -167,7 +170,7 @@ def read_small(url: str, *, limit: int, opts: TransferOptions) -> bytes:
     source = urlmod.normalize(url)
     try:
         if urlmod.is_http(source):
-            fs, path, kwargs = http_filesystem(opts.timeout), source, {"block_size": 0}
+            fs, path, kwargs = http_filesystem(source, opts), source, {"block_size": 0}
         else:
             (fs, path), kwargs = filesystem(source, opts), {}
         with fs.open(path, "rb", **kwargs) as f:
@@ -208,7 +211,7 @@ def probe(url: str, opts: TransferOptions) -> tuple[int | None, bool]:
         if found is None:
             raise TransferError(urlmod.redact(url), "not found")
         return found, False
-    fs = http_filesystem(opts.timeout)
+    fs = http_filesystem(source, opts)
     try:
         session = sync(fs.loop, fs.set_session)
         f = HTTPStreamFile(fs, source, loop=fs.loop, session=session,

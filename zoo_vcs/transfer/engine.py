@@ -16,9 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
-from zoo_vcs.errors import ConfigError, IntegrityError, ObjectNotFoundError, TransferError, ZooError
+from zoo_vcs.errors import (
+    OFFLINE_HINT,
+    ConfigError,
+    IntegrityError,
+    ObjectNotFoundError,
+    OfflineError,
+    TransferError,
+    ZooError,
+)
 from zoo_vcs.formats import urls as urlmod
 from zoo_vcs.storage.cache import ObjectCache
+from zoo_vcs.storage.hashing import Digests, sha1_of_bytes
 
 from . import download as dl
 from . import store
@@ -154,6 +163,7 @@ class Engine:
 
     def _fetch_one(self, req: ObjectRequest, tee: BinaryIO | None) -> None:
         reasons: list[str] = []
+        offline = False
         callback = ForwardingCallback(self.progress)
         with self.cache.partial(req.sha1) as part:
             if part is None:
@@ -165,7 +175,15 @@ class Engine:
                                           path_for_errors=req.display, sha256=req.sha256,
                                           tee=tee)
                     self.cache.commit_partial(part, digests, req.sha1, url=url)
+                    # Sources that failed before this one are worth knowing about (a dead
+                    # mirror); when all fail, the error lists them instead, once.
+                    for failed in reasons:
+                        log.warning("%s: %s", req.display, failed)
                     return
+                except OfflineError as exc:
+                    offline = True
+                    reasons.append(str(exc))
+                    continue
                 except IntegrityError as exc:
                     reasons.append(f"{exc.url or url}: wrong content ({exc.algorithm} "
                                    f"{exc.actual}, expected {exc.expected})")
@@ -181,8 +199,36 @@ class Engine:
                 except OSError as exc:  # the cache side: disk full, permissions
                     raise ZooError(f"{req.display}: cannot write to the cache "
                                    f"{self.cache.root}: {exc.strerror}") from None
-                log.warning("%s: %s", req.display, reasons[-1])
-        raise ObjectNotFoundError(req.display, req.sha1, reasons or ["no URL in its pointer"])
+                log.info("%s: %s", req.display, reasons[-1])
+        raise ObjectNotFoundError(req.display, req.sha1, reasons or ["no URL in its pointer"],
+                                  hint=OFFLINE_HINT if offline else None)
+
+    def fetch_unverified(self, url: str, display: str) -> Digests:
+        """Download ``url`` into the cache with no hash to check it against (a legacy entry
+        without sha1, or ``add --url`` of a file not yet here); returns what it hashed to.
+
+        The partial download is keyed by the URL, so an interrupted one resumes.
+
+        Raises
+        ------
+        TransferError
+            The source failed (``OfflineError`` when it needs the network and there is none).
+        """
+        key = "url-" + sha1_of_bytes(url.encode("utf-8"))
+        callback = ForwardingCallback(self.progress)
+        self.progress.set_files(1)
+        try:
+            with self.cache.partial(key) as part:
+                assert part is not None  # no object is ever named by a URL key
+                digests = dl.download(url, part, sha1=None, size=None, opts=self.opts,
+                                      callback=callback, path_for_errors=display)
+                self.cache.commit_partial(part, digests, digests.sha1, url=url, key=key)
+        except OSError as exc:
+            raise ZooError(f"{display}: cannot write to the cache {self.cache.root}: "
+                           f"{exc.strerror}") from None
+        finally:
+            self.progress.file_done()
+        return digests
 
     # -- what a remote holds -----------------------------------------------------------
 

@@ -30,6 +30,7 @@ from .common import (
     TransferOptions,
     parse_retry_after,
     reason,
+    require_network,
     write_chunk,
 )
 
@@ -39,10 +40,18 @@ log = logging.getLogger(__name__)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
-def http_filesystem(timeout: float) -> Any:
-    """fsspec's HTTP filesystem with ``timeout`` as the no-progress limit."""
+def http_filesystem(url: str, opts: TransferOptions) -> Any:
+    """fsspec's HTTP filesystem for ``url``, with ``opts.timeout`` as the no-progress limit.
+
+    Raises
+    ------
+    OfflineError
+        ``opts.offline``.
+    """
     import aiohttp
 
+    require_network(url, opts)
+    timeout = opts.timeout
     # sock_read is exactly "no progress for `timeout` seconds"; a large read buffer keeps
     # the per-read hand-off between fsspec's event loop and this thread cheap.
     return fsspec.filesystem(
@@ -63,7 +72,7 @@ def stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | None
     offset = hasher.size
     if size is not None and offset >= size:
         return
-    fs = http_filesystem(opts.timeout)
+    fs = http_filesystem(url, opts)
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     try:
         session = sync(fs.loop, fs.set_session)

@@ -25,6 +25,7 @@ from .common import (
     SMALL_OBJECT,
     TransferOptions,
     reason,
+    require_network,
     size_mismatch,
     write_chunk,
 )
@@ -36,7 +37,14 @@ BROKEN_STREAM = frozenset({"ClientPayloadError", "ServerDisconnectedError", "Cli
 
 
 def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
-    """The fsspec filesystem and path for ``url``, with the remote's options and our limits."""
+    """The fsspec filesystem and path for ``url``, with the remote's options and our limits.
+
+    Raises
+    ------
+    OfflineError
+        ``url`` needs the network and ``opts.offline``.
+    """
+    require_network(url, opts)
     options = opts.options_for(url)
     if url.startswith(("s3://", "s3a://")):
         # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
