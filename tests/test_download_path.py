@@ -107,4 +107,5 @@ def test_memory_does_not_grow_with_the_file(tmp_path, http_server):
     assert hashlib.sha1(target.read_bytes()).hexdigest() == sha1
     # Buffers are bounded (network reads, the hasher's two chunks), not sized by the file.
     assert rss_big - rss_small < 12 * 1024, (rss_small, rss_big)
-    assert rss_big < 47 * 1024, f"peak RSS {rss_big} KiB"
+    # Most of it is the interpreter and its imports (aiohttp, fsspec: about 35 MiB).
+    assert rss_big < 52 * 1024, f"peak RSS {rss_big} KiB"

@@ -56,8 +56,9 @@ def caffe_download_model_binary(dirname: Path) -> str:
 def _styles() -> list[tuple[str, str]]:
     """(id, readme text) of every single-model readme style: our fixtures, and the real
     readmes of shared/zoo-readmes when that folder exists (their 3-line header dropped)."""
+    # hostile_*: readmes that must be refused, not read (tests/test_hostile.py).
     out = [(p.name, p.read_text()) for p in sorted(STYLES.glob("*.md"))
-           if p.name not in NOT_ONE_MODEL]
+           if p.name not in NOT_ONE_MODEL and not p.name.startswith("hostile_")]
     if SHARED_READMES.is_dir():
         for p in sorted(SHARED_READMES.glob("[0-9]*.yaml")):
             text = "".join(p.read_text().splitlines(keepends=True)[3:])
