@@ -419,8 +419,9 @@ def test_rewrite_refuses_and_keeps_backups(small):
 
 
 def test_a_failed_rewrite_puts_everything_back(small):
-    """A failure in the middle of the rewrite (here: the second commit) leaves the refs, the
-    index and the work tree as they were, and no backup refs."""
+    """A failure in the middle of the rewrite (here: raised inside git-filter-repo's commit
+    callback, once the backups exist and HEAD's binaries left the index) leaves the refs,
+    the index and the work tree as they were, and no backup refs."""
     root, versions = small
     before = state(root)
     repo = Repository.open(root)
@@ -428,14 +429,14 @@ def test_a_failed_rewrite_puts_everything_back(small):
     select = selector(repo)
     seen: list[str] = []
 
-    def select_until_second_commit(path: str) -> bool:
+    def select_then_fail(path: str) -> bool:
         seen.append(path)
         if seen.count(WEIGHTS) >= 2:
             raise UsageError("disk on fire")
         return select(path)
 
     with pytest.raises(UsageError, match="disk on fire"):
-        migrate_history.rewrite(repo, planned, select_until_second_commit)
+        migrate_history.rewrite(repo, planned, select_then_fail)
     assert state(root) == before
     assert (root / WEIGHTS).read_bytes() == versions[2]
     assert "zoo-vcs/backup" not in git("for-each-ref", cwd=root)
