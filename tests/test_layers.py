@@ -18,7 +18,7 @@ ADAPTERS = {"fsspec": "transfer", "github": "gist/client.py", "git": "git/repo.p
 
 
 #: Top-level modules that belong to a layer (the API facade is split in two).
-ALIASES = {"api_browse": "api"}
+ALIASES = {"api_browse": "api", "api_setup": "api"}
 
 
 def _layer(module: str) -> str | None:

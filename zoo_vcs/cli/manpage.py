@@ -54,7 +54,8 @@ def _commands(group: click.Group, ctx: click.Context,
 def render(page: str = "git-zoo") -> str:
     """The roff source of man page ``page`` (``git-zoo`` or ``zoo-vcs``)."""
     prog = PAGES[page]
-    root = click.Context(cli, info_name=prog)
+    # The group's own settings (-h as well as --help), inherited by every command, as in use.
+    root = click.Context(cli, info_name=prog, **cli.context_settings)
     out = [f'.TH {page.upper()} 1 "" "zoo-vcs {__version__}" "zoo-vcs manual"',
            ".SH NAME", f"{page} \\- version control for Caffe Model Zoo model directories",
            ".SH SYNOPSIS", f".B {prog}", "[OPTIONS] COMMAND [ARGS]...",

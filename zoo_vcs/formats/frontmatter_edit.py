@@ -20,13 +20,12 @@ from zoo_vcs.errors import FrontmatterError
 from zoo_vcs.formats.frontmatter import (
     KEY_LINE,
     KNOWN_KEYS,
-    Analysis,
-    Block,
     accept_key,
     analyse,
     line_body,
     line_end,
 )
+from zoo_vcs.formats.readme_records import Analysis, Block
 from zoo_vcs.formats.yamlsafe import loader_for
 
 __all__ = ["format_scalar", "render", "set_fields", "to_block"]
