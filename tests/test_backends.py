@@ -265,5 +265,6 @@ def test_missing_backend_package_names_the_extra(tmp_path: Path) -> None:
     hide.mkdir()
     (hide / "sshfs.py").write_text("raise ImportError('No module named sshfs')\n")
     r = run_zoo("push", cwd=repo, env={"PYTHONPATH": str(hide)})
-    assert r.returncode != 0 and "Traceback" not in r.output, r.output
+    assert r.returncode != 0, r.output
+    assert "Traceback" not in r.output, r.output
     assert "pip install 'zoo-vcs[ssh]'" in r.stderr, r.stderr
