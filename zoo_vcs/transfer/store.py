@@ -149,6 +149,13 @@ def _configured(url: str, options: dict[str, Any], opts: TransferOptions) -> tup
         # s3fs retries reads on its own (5 times, with backoff), outside botocore's
         # limits: our retry policy is the one that applies.
         fs.retries = max(1, opts.retries)
+    policy = getattr(getattr(getattr(fs, "service_client", None), "_config", None),
+                     "retry_policy", None)
+    if policy is not None and hasattr(policy, "total_retries"):
+        # adlfs: azure-core's retries (3, backing off 15 s, then 3x: 80 s against a server
+        # that is down, before each of ours) give way to ours, the same for every backend.
+        for attr in ("total_retries", "connect_retries", "read_retries", "status_retries"):
+            setattr(policy, attr, 0)
     return fs, path
 
 
