@@ -118,8 +118,7 @@ def _webdav(url: str, protocol: str, options: dict[str, Any],
 
     ``username``/``password`` options (or a user in the URL) become webdav4's ``auth``.
     """
-    from webdav4.fsspec import WebdavFileSystem
-
+    webdav_fs = fsspec.get_filesystem_class("webdav")  # webdav4's
     parts = urlsplit(url)
     if not parts.hostname:
         raise ValueError(f"no server in {urlmod.redact(url)!r}: webdav://HOST[:PORT]/PATH")
@@ -135,7 +134,7 @@ def _webdav(url: str, protocol: str, options: dict[str, Any],
     options.setdefault("timeout", opts.timeout)
     options["base_url"] = f"{WEBDAV[protocol]}://{netloc}"
     key = ("webdav", "", json.dumps(options, sort_keys=True, default=repr))
-    return _cached(key, lambda: WebdavFileSystem(**options)), unquote(parts.path).strip("/")
+    return _cached(key, lambda: webdav_fs(**options)), unquote(parts.path).strip("/")
 
 
 #: One filesystem per (protocol, URL options, storage options): see ``filesystem``.
