@@ -269,3 +269,20 @@ def test_missing_backend_package_names_the_extra(tmp_path: Path) -> None:
     assert r.returncode != 0, r.output
     assert "Traceback" not in r.output, r.output
     assert "pip install 'zoo-vcs[ssh]'" in r.stderr, r.stderr
+
+
+def test_webdav_urls_name_their_server() -> None:
+    """``webdav[s]://HOST[:PORT]/PATH`` -> webdav4's ``base_url`` and a path relative to it,
+    a pointer's object URL as well as a remote's; ``username``/``password`` -> ``auth``."""
+    from zoo_vcs.transfer.common import TransferOptions
+    from zoo_vcs.transfer.store import filesystem
+
+    opts = TransferOptions(timeout=7, options_for=lambda url: {"username": "me",
+                                                               "password": "pw"})
+    url = "webdavs://cloud.example.org/remote.php/dav/files/me/zoo/sha1/ab/" + "c" * 38
+    fs, path = filesystem(url, opts)
+    assert str(fs.client.base_url).rstrip("/") == "https://cloud.example.org"
+    assert path == "remote.php/dav/files/me/zoo/sha1/ab/" + "c" * 38
+    fs, path = filesystem("webdav://127.0.0.1:8080/dav/zoo", TransferOptions())
+    assert str(fs.client.base_url).rstrip("/") == "http://127.0.0.1:8080"
+    assert path == "dav/zoo"
