@@ -236,7 +236,7 @@ def translate_store(exc: BaseException, url: str) -> BaseException:
         return TransferError(shown, f"connection broken: {text}", transient=True)
     if isinstance(exc, asyncio.TimeoutError | TimeoutError) or name in TIMEOUTS:
         return TransferError(shown, f"timed out: {text}", transient=True)
-    if status is not None and status >= 500:
+    if status in (500, 502, 503, 504):  # not 501 (an HTTP mirror refusing a PUT): final
         return TransferError(shown, f"server error {status}: {text}", transient=True)
     if isinstance(exc, OSError):
         return TransferError(shown, text, transient=exc.errno is None)
