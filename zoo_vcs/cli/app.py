@@ -71,6 +71,11 @@ def cli(quiet: bool, verbose: int, debug: bool, directory: Path | None) -> None:
     handler.setFormatter(logging.Formatter("zoo-vcs: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
+    root = logging.getLogger()
+    if not State.debug and not root.handlers:
+        # Storage backends log their own failures (gcsfs: logger.exception, with a
+        # traceback, through logging's last-resort handler); the one-line error is ours.
+        root.addHandler(logging.NullHandler())
     if directory is not None:
         os.chdir(directory)
 

@@ -25,6 +25,7 @@ Nothing here runs at import time: :func:`resolve` reads the environment when cal
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -42,8 +43,15 @@ CONFIG_FILE = "config"
 LOCAL_CONFIG_FILE = "config.local"
 LINK_TYPES = ("copy", "reflink", "hardlink", "symlink")
 _REMOTE_SECTION = re.compile(r'^remote "(?P<name>[^"]+)"$')
-#: Remote options given as strings in INI that fsspec backends expect as booleans/numbers.
+#: Boolean remote options that also take git's words (yes/no/on/off), besides JSON's.
 _BOOL_OPTIONS = {"anon", "use_ssl", "requester_pays", "version_aware"}
+#: Remote options that are always strings, never JSON-parsed: secrets and names, where a
+#: password ``12345`` must stay the string it is.
+_STRING_OPTIONS = {"username", "user", "password", "passphrase", "account_name",
+                   "account_key", "connection_string", "sas_token", "key", "secret",
+                   "client_id", "client_secret", "tenant_id", "project", "host"}
+_YES = ("1", "true", "yes", "on")
+_NO = ("0", "false", "no", "off", "")
 _SHARED_VALUES = ("", "group", "false", "no", "off", "0")
 #: Files ``migrate`` treats as binaries when ``[core] binaries`` names none (SPEC 4).
 DEFAULT_BINARIES = ("*.caffemodel", "*.caffemodel.h5", "*.solverstate", "*.pt", "*.pth",
@@ -278,14 +286,30 @@ def read_remotes(ini: configparser.ConfigParser) -> tuple[Remote, ...]:
         url = values.pop("url", None)
         if not url:
             raise ConfigError(f"remote {m.group('name')!r} has no url")
-        options: dict[str, Any] = {}
-        for key, value in values.items():
-            if key in _BOOL_OPTIONS:
-                options[key] = _truthy(value)
-            else:
-                options[key] = value
+        options = {key: option_value(key, value) for key, value in values.items()}
         remotes.append(Remote(m.group("name"), url, options))
     return tuple(remotes)
+
+
+def option_value(key: str, value: str) -> Any:
+    """A remote option's value as the fsspec filesystem gets it (SPEC 2.3): as written,
+    or parsed when it parses as JSON (lists, numbers, booleans, objects, null).
+
+    >>> option_value("client_keys", '["/home/me/.ssh/id_ed25519"]')
+    ['/home/me/.ssh/id_ed25519']
+    >>> option_value("port", "2222"), option_value("anon", "yes"), option_value("token", "anon")
+    (2222, True, 'anon')
+    >>> option_value("password", "12345")
+    '12345'
+    """
+    if key in _STRING_OPTIONS:
+        return value
+    if key in _BOOL_OPTIONS and value.strip().lower() in _YES + _NO:
+        return value.strip().lower() in _YES
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def remote_section(name: str) -> str:

@@ -15,6 +15,7 @@ from zoo_vcs.repo.config import (
     CONFIG_FILE,
     LOCAL_CONFIG_FILE,
     Remote,
+    option_value,
     read_ini,
     read_remotes,
     remote_section,
@@ -94,7 +95,7 @@ def add(root: Path, name: str, url: str, *, default: bool = False, local: bool =
             parser.add_section("core")
         parser.set("core", "remote", name)
     _save(path, parser)
-    return Remote(name, url, dict(options or {}))
+    return Remote(name, url, {k: option_value(k, v) for k, v in (options or {}).items()})
 
 
 def modify(root: Path, name: str, key: str, value: str | None, *, local: bool = False) -> None:

@@ -11,6 +11,7 @@ import os
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import fsspec
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -36,17 +37,30 @@ BROKEN_STREAM = frozenset({"ClientPayloadError", "ServerDisconnectedError", "Cli
                             "IncompleteReadError"})
 
 
+#: The package extra that installs each protocol's fsspec backend (SPEC 2.3).
+EXTRAS = {"s3": "s3", "s3a": "s3", "sftp": "ssh", "ssh": "ssh", "webdav": "webdav",
+          "webdavs": "webdav", "dav": "webdav", "davs": "webdav", "gs": "gcs", "gcs": "gcs",
+          "az": "azure", "abfs": "azure", "abfss": "azure", "adl": "azure"}
+#: WebDAV URL schemes and the HTTP scheme of the server they name.
+WEBDAV = {"webdav": "http", "dav": "http", "webdavs": "https", "davs": "https"}
+
+
 def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
     """The fsspec filesystem and path for ``url``, with the remote's options and our limits.
 
     Raises
     ------
+    ConfigError
+        The backend's package is not installed (the hint names the extra).
+    TransferError
+        A bad URL or option, or the backend failed while connecting (sshfs connects here).
     OfflineError
         ``url`` needs the network and ``opts.offline``.
     """
     require_network(url, opts)
     options = opts.options_for(url)
-    if url.startswith(("s3://", "s3a://")):
+    protocol = url.split("://", 1)[0].lower() if "://" in url else "file"
+    if protocol in ("s3", "s3a"):
         # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
         config = dict(options.get("config_kwargs") or {})
         config.setdefault("connect_timeout", opts.timeout)
@@ -58,26 +72,73 @@ def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
         if _botocore_has("response_checksum_validation"):
             config.setdefault("response_checksum_validation", "when_required")
         options = {**options, "config_kwargs": config}
+    elif protocol in ("sftp", "ssh"):
+        # asyncssh waits 60 s for a TCP connection and 2 min for the login by default.
+        options = {"connect_timeout": opts.timeout, "login_timeout": opts.timeout, **options}
+    elif protocol in ("az", "abfs", "abfss"):
+        options = {"connection_timeout": max(1, int(opts.timeout)),
+                   "read_timeout": max(1, int(opts.timeout)), **options}
     try:
         if "::" in url:  # a chained URL (simplecache::s3://...): fsspec works it out
             return _configured(url, options, opts)
-        protocol = url.split("://", 1)[0] if "://" in url else "file"
+        if protocol in WEBDAV:
+            return _webdav(url, protocol, options, opts)
         cls = fsspec.get_filesystem_class(protocol)
         # A many-object transfer asks for the same store thousands of times, and fsspec's
         # own instance lookup tokenises every option each time (0.4 ms for S3's).
         key = (protocol, repr(cls._get_kwargs_from_urls(url)),
                json.dumps(options, sort_keys=True, default=repr))
-        with _FILESYSTEMS_LOCK:
-            fs = _FILESYSTEMS.get(key)
-            if fs is None:
-                fs = _FILESYSTEMS[key] = _configured(url, options, opts)[0]
-        return fs, cls._strip_protocol(url)
+        return _cached(key, lambda: _configured(url, options, opts)[0]), \
+            cls._strip_protocol(url)
     except ImportError as exc:
-        protocol = url.split("://", 1)[0]
-        raise ConfigError(f"{protocol}:// needs an extra package: {exc}",
-                          hint=f"pip install 'zoo-vcs[{protocol}]'") from None
+        extra = EXTRAS.get(protocol)
+        raise ConfigError(f"{protocol}:// needs a package that is not installed ({exc})",
+                          hint=f"pip install 'zoo-vcs[{extra}]'" if extra
+                          else "install the fsspec backend for it") from None
     except (ValueError, TypeError) as exc:
+        if "Protocol not known" in str(exc):
+            raise ConfigError(f"{protocol}:// is not a storage protocol fsspec knows",
+                              hint="see SPEC 2.3 for the supported backends") from None
         raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
+    except ZooError:
+        raise
+    except Exception as exc:  # sshfs connects (and authenticates) as it is made
+        raise translate_store(exc, url) from None
+
+
+def _cached(key: tuple[str, str, str], make: Any) -> Any:
+    with _FILESYSTEMS_LOCK:
+        fs = _FILESYSTEMS.get(key)
+        if fs is None:
+            fs = _FILESYSTEMS[key] = make()
+        return fs
+
+
+def _webdav(url: str, protocol: str, options: dict[str, Any],
+            opts: TransferOptions) -> tuple[Any, str]:
+    """``webdav[s]://[USER@]HOST[:PORT]/PATH`` for webdav4, which takes the server as
+    ``base_url`` and paths relative to it. (An upload makes the missing folders, walking up
+    only as far as the first one that exists: never above a Nextcloud user's folder.)
+
+    ``username``/``password`` options (or a user in the URL) become webdav4's ``auth``.
+    """
+    webdav_fs = fsspec.get_filesystem_class("webdav")  # webdav4's
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"no server in {urlmod.redact(url)!r}: webdav://HOST[:PORT]/PATH")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    options = dict(options)
+    user = options.pop("username", None) or options.pop("user", None) or \
+        (unquote(parts.username) if parts.username else None)
+    password = options.pop("password", None)
+    if user is not None and "auth" not in options:
+        options["auth"] = (str(user), str(password or ""))
+    elif isinstance(options.get("auth"), list):
+        options["auth"] = tuple(options["auth"])
+    options.setdefault("timeout", opts.timeout)
+    options["base_url"] = f"{WEBDAV[protocol]}://{netloc}"
+    key = ("webdav", "", json.dumps(options, sort_keys=True, default=repr))
+    return _cached(key, lambda: webdav_fs(**options)), unquote(parts.path).strip("/")
 
 
 #: One filesystem per (protocol, URL options, storage options): see ``filesystem``.
@@ -91,6 +152,13 @@ def _configured(url: str, options: dict[str, Any], opts: TransferOptions) -> tup
         # s3fs retries reads on its own (5 times, with backoff), outside botocore's
         # limits: our retry policy is the one that applies.
         fs.retries = max(1, opts.retries)
+    policy = getattr(getattr(getattr(fs, "service_client", None), "_config", None),
+                     "retry_policy", None)
+    if policy is not None and hasattr(policy, "total_retries"):
+        # adlfs: azure-core's retries (3, backing off 15 s, then 3x: 80 s against a server
+        # that is down, before each of ours) give way to ours, the same for every backend.
+        for attr in ("total_retries", "connect_retries", "read_retries", "status_retries"):
+            setattr(policy, attr, 0)
     return fs, path
 
 
@@ -119,38 +187,75 @@ def stream_store(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferO
         raise translate_store(exc, url) from None
 
 
+#: Exception names (httpx, asyncssh, azure-core; not imported here) and what they mean.
+UNREACHABLE = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
+                         "ConnectError", "ServiceRequestError", "ConnectionRefusedError"})
+BROKEN = BROKEN_STREAM | {"RemoteProtocolError", "ReadError", "WriteError", "SFTPNoConnection",
+                          "SFTPConnectionLost", "ConnectionLost", "ServiceResponseError"}
+TIMEOUTS = frozenset({"ReadTimeout", "WriteTimeout", "PoolTimeout", "ConnectTimeout"})
+#: Azure error codes (``HttpResponseError.error_code``).
+_AZURE_AUTH = ("AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation")
+_AZURE_MISSING_CONTAINER = ("ContainerNotFound", "The specified container does not exist",
+                            "No such container")
+
+
 def translate_store(exc: BaseException, url: str) -> BaseException:
-    """Storage backend errors (OS, s3fs/botocore) as one clear ``TransferError`` line."""
+    """Storage backend errors as one clear ``TransferError`` line, the same words for every
+    backend: S3 (s3fs/botocore), SFTP (sshfs/asyncssh), WebDAV (webdav4/httpx), Azure
+    (adlfs/azure-core), GCS (gcsfs/aiohttp) and folders (OS errors).
+
+    ``not found``, ``bucket does not exist (...)``, ``no credentials: ...``, ``credentials
+    rejected: ...``, ``access denied: ...``, ``endpoint unreachable: ...`` (transient),
+    ``connection broken: ...`` (transient), ``timed out: ...`` (transient).
+    """
     shown = urlmod.redact(url)
     name = type(exc).__name__
     text = reason(exc)
+    status = _status(exc)
+    code = str(getattr(exc, "error_code", "") or "")
     if isinstance(exc, IsADirectoryError):
         return TransferError(shown, "is a directory, not a file")
-    if isinstance(exc, FileNotFoundError):
+    if any(word in f"{code} {text}" for word in _AZURE_MISSING_CONTAINER) \
+            or "/upload/storage/v1/b/" in text:  # gcsfs: an upload into no bucket
+        return TransferError(shown, f"bucket does not exist ({text})")
+    if isinstance(exc, FileNotFoundError) or status == 404:
         if "bucket" in text.lower():
             return TransferError(shown, f"bucket does not exist ({text})")
         return TransferError(shown, "not found")
-    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
-        return TransferError(shown, f"access denied: {text}")
     if name in ("NoCredentialsError", "PartialCredentialsError") \
             or "Unable to locate credentials" in text:
         return TransferError(shown, "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                                     "a profile, or the remote's options")
-    if name in ("InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in text:
+    if name in ("InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in text \
+            or code in _AZURE_AUTH or status == 401 or "failed to authenticate" in text \
+            or (isinstance(exc, PermissionError) and "for user" in text):  # asyncssh login
         return TransferError(shown, f"credentials rejected: {text}")
-    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError") \
-            or "Could not connect" in text:
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text \
+            or status == 403 or code.startswith("Authorization"):
+        return TransferError(shown, f"access denied: {text}")
+    if name in UNREACHABLE or "Could not connect" in text:
         return TransferError(shown, f"endpoint unreachable: {text}", transient=True)
-    if isinstance(exc, ConnectionError) or name in BROKEN_STREAM:
+    if isinstance(exc, ConnectionError) or name in BROKEN:
         # The connection broke mid-transfer: retried, resuming from the bytes received.
         return TransferError(shown, f"connection broken: {text}", transient=True)
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError) or name in TIMEOUTS:
         return TransferError(shown, f"timed out: {text}", transient=True)
+    if status in (500, 502, 503, 504):  # not 501 (an HTTP mirror refusing a PUT): final
+        return TransferError(shown, f"server error {status}: {text}", transient=True)
     if isinstance(exc, OSError):
         return TransferError(shown, text, transient=exc.errno is None)
     if isinstance(exc, Exception):
         return TransferError(shown, f"{name}: {text}")
     return exc
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status a backend's exception carries (webdav4, azure-core, gcsfs)."""
+    for attr in ("status_code", "code", "status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and 100 <= value <= 599:
+            return value
+    return None
 
 
 def remote_size(url: str, opts: TransferOptions) -> int | None:
