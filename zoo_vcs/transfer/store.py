@@ -97,8 +97,10 @@ def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
                           else "install the fsspec backend for it") from None
     except (ValueError, TypeError) as exc:
         if "Protocol not known" in str(exc):
-            raise ConfigError(f"{protocol}:// is not a storage protocol fsspec knows",
-                              hint="see SPEC 2.3 for the supported backends") from None
+            # A pointer's URL is data from a repository: one source that fails, not a
+            # configuration error that stops every other file.
+            raise TransferError(urlmod.redact(url), f"{protocol}:// is not a storage "
+                                "protocol fsspec knows (see the README's backends)") from None
         raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
     except ZooError:
         raise

@@ -11,8 +11,8 @@ from pathlib import Path
 from tests.conftest import make_weights, run_zoo, write_readme
 from zoo_vcs.ops import index
 
-FIXTURES = Path(__file__).parent / "data" / "frontmatter"
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+FIXTURES = Path(__file__).parents[1] / "data" / "frontmatter"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _zoo(tmp_path: Path) -> Path:

@@ -18,7 +18,7 @@ from tests.conftest import SHARED_READMES, git, make_weights, run_zoo, write_rea
 from tests.servers.http import LoopbackHTTPServer
 from zoo_vcs.formats.frontmatter import parse
 
-STYLES = Path(__file__).resolve().parent / "data" / "frontmatter"
+STYLES = Path(__file__).resolve().parents[1] / "data" / "frontmatter"
 #: Own fixtures that are not one usable model: names escaping the folder, a YAML tag
 #: (an error in its own right), several models.
 NOT_ONE_MODEL = {"path_escape.md", "strict_python_tag.md", "models_named_by_headings.md",
@@ -56,7 +56,7 @@ def caffe_download_model_binary(dirname: Path) -> str:
 def _styles() -> list[tuple[str, str]]:
     """(id, readme text) of every single-model readme style: our fixtures, and the real
     readmes of shared/zoo-readmes when that folder exists (their 3-line header dropped)."""
-    # hostile_*: readmes that must be refused, not read (tests/test_hostile.py).
+    # hostile_*: readmes that must be refused, not read (tests/faults/test_hostile.py).
     out = [(p.name, p.read_text()) for p in sorted(STYLES.glob("*.md"))
            if p.name not in NOT_ONE_MODEL and not p.name.startswith("hostile_")]
     if SHARED_READMES.is_dir():

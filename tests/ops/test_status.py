@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, make_weights, run_zoo
-from tests.test_faults import FaultProxy
+from tests.faults.test_faults import FaultProxy
 
 
 def _tracked(tmp_path, n=3):

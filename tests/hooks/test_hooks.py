@@ -14,7 +14,7 @@ from tests.conftest import git, make_weights, run_zoo
 from tests.servers import http as faults
 from zoo_vcs.hooks import scripts as hooks
 
-REPO_HOOKS = Path(__file__).resolve().parents[1] / "hooks"
+REPO_HOOKS = Path(__file__).resolve().parents[2] / "hooks"
 
 
 def git_may_fail(*args: str, cwd: Path, env: dict[str, str] | None = None):

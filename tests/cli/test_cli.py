@@ -28,7 +28,7 @@ def test_every_command_has_help_with_an_example(command):
 
 
 def test_every_command_is_documented_in_the_readme():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for command in COMMANDS:
         if command not in ("remote add", "remote list", "remote modify", "remote remove",
                            "gist", "index", "remote"):

@@ -15,7 +15,7 @@ SHA256 = "a" * 64
 
 
 def test_spec_example_round_trips_byte_identically():
-    spec = (Path(__file__).parents[1] / "docs" / "pointer-spec.md").read_text()
+    spec = (Path(__file__).parents[2] / "docs" / "pointer-spec.md").read_text()
     example = re.search(r"```yaml\n(.*?)```", spec, re.S).group(1)
     p = ptr.decode(example, "spec")
     assert p.sha1 == SHA1

@@ -30,7 +30,7 @@ from tests.servers.http import (
     truncate_after,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = bytes(range(256)) * 64  # 16 KiB, every byte value, position-dependent
 # Never consult proxy settings: every request must go straight to 127.0.0.1.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

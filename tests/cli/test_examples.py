@@ -8,7 +8,7 @@ import pytest
 
 from zoo_vcs.repo import modeldir
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BVLC = {
     "bvlc_reference_caffenet": ("4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46",
                                 "709dc15af4a06bebda027c1eb2b3f3e3375d5077"),

@@ -16,8 +16,8 @@ from zoo_vcs.formats import frontmatter, frontmatter_edit
 from zoo_vcs.formats.frontmatter import KNOWN_KEYS, MAX_FRONTMATTER_BYTES, Problem, parse
 from zoo_vcs.formats.frontmatter_edit import format_scalar, render, set_fields
 
-DATA = Path(__file__).resolve().parent / "data" / "frontmatter"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "zoo-readmes"
+DATA = Path(__file__).resolve().parents[1] / "data" / "frontmatter"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "zoo-readmes"
 SHA_A = "a" * 40
 SHA_B = "0123456789abcdef0123456789abcdef01234567"
 

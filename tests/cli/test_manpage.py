@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import git, make_weights, run_zoo, write_readme
 from zoo_vcs.cli import manpage
 
-DOCS_MAN = Path(__file__).resolve().parents[1] / "docs" / "man"
+DOCS_MAN = Path(__file__).resolve().parents[2] / "docs" / "man"
 
 
 @pytest.mark.parametrize("page", sorted(manpage.PAGES))
