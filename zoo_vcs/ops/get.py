@@ -140,11 +140,10 @@ def _select(snap: _Snapshot, path: str, exclude: Sequence[str]
         return "file", items, Scan()
     if not path or any(i.path.startswith(path + "/") for i in items):
         scan = tree.entries(snap.read(tree.describing(items)), _TOP)
-        inside = [e for e in scan.entries
-                  if not path or relative(_TOP, e.path).startswith(path + "/")]
-        scan.entries = [e for e in inside
-                        if not select.Selection((), tuple(exclude)).excluded(
-                            relative(_TOP, e.path))]
+        leave_out = select.Selection((), tuple(exclude))
+        scan.entries = [e for e in scan.entries
+                        if (not path or relative(_TOP, e.path).startswith(path + "/"))
+                        and not leave_out.excluded(relative(_TOP, e.path))]
         return "folder", items, scan
     # A binary: its pointer, or a readme beside it, sits in its folder.
     items = snap.mirror.tree(snap.commit, posixpath.dirname(path))
