@@ -105,7 +105,7 @@ def test_memory_does_not_grow_with_the_file(tmp_path, http_server):
     rss_small = _peak_rss_kib(small)
     rss_big = _peak_rss_kib(big)
     assert hashlib.sha1(target.read_bytes()).hexdigest() == sha1
-    # Buffers are bounded (network reads, the hasher's two chunks), not sized by the file.
+    # Buffers are bounded (NET_BUFFERS network buffers in flight), not sized by the file.
     assert rss_big - rss_small < 12 * 1024, (rss_small, rss_big)
     # Most of it is the interpreter and its imports (aiohttp, fsspec: about 35 MiB).
     assert rss_big < 52 * 1024, f"peak RSS {rss_big} KiB"

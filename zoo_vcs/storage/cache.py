@@ -18,6 +18,7 @@ import errno
 import fcntl
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -200,7 +201,11 @@ class ObjectCache:
                 yield f
                 return
             finally:
-                f.close()
+                try:
+                    f.close()
+                except OSError:  # flushing onto a full disk: the error being raised says so
+                    if sys.exc_info()[0] is None:
+                        raise
 
     def commit_partial(self, f: BinaryIO, digests: Digests, expected: str,
                        *, url: str | None = None, key: str | None = None) -> Path:

@@ -31,6 +31,8 @@ SMALL_OBJECT = 8 << 20
 #: Network read size: reads return what has arrived (up to this), so larger buys nothing
 #: but a higher peak memory.
 NET_CHUNK = 1 << 20
+#: Network buffers in flight per download (read, hashed, written): bounds its memory.
+NET_BUFFERS = 3
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from zoo_vcs.errors import IntegrityError, TransferError, WebPageError, ZooError
 from zoo_vcs.formats import urls as urlmod
+from zoo_vcs.storage.directio import DirectWriter, direct_writes_help
 from zoo_vcs.storage.hashing import CHUNK_SIZE, Digests, StreamHasher
 
 from .common import (
@@ -65,14 +66,22 @@ def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
     restarts = 0
     while True:
         hasher = StreamHasher(sha256=sha256 is not None)
+        direct: DirectWriter | None = None
         try:
             offset = _rehash_prefix(part, hasher, size, tee)
             resumed_from = offset
-            hasher.set_sinks(part, *(() if tee is None else (tee,)))
+            if tee is None:
+                hasher.set_sinks(part)
+            else:
+                # Two copies: the workspace's goes through the page cache (it is about to
+                # be loaded), the cache's around it where the disk allows.
+                direct = DirectWriter(part) if direct_writes_help(part) else None
+                hasher.set_sinks(direct or part, tee)
             _stream_with_retries(source, part, hasher, offset, size, opts, callback)
             digests = hasher.finish()
         except RestartDownload:
             hasher.close()
+            _close(direct)
             _truncate(part)
             restarts += 1
             if restarts > 2:  # a server that cannot resume at all must not loop us forever
@@ -81,7 +90,9 @@ def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
             continue
         except BaseException:
             hasher.close()
+            _close(direct)
             raise
+        _close(direct)
         if (sha1 is None or digests.sha1 == sha1) and (size is None or digests.size == size) \
                 and (sha256 is None or digests.sha256 == sha256):
             return digests
@@ -98,6 +109,11 @@ def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
                                  url=urlmod.redact(url), size=digests.size, algorithm="sha256")
         raise IntegrityError(name, expected=sha1 or "?", actual=digests.sha1,
                              url=urlmod.redact(url), size=digests.size)
+
+
+def _close(direct: DirectWriter | None) -> None:
+    if direct is not None:
+        direct.close()
 
 
 def _truncate(part: BinaryIO) -> None:

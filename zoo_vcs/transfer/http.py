@@ -4,10 +4,12 @@ and size checks on the first bytes, and aiohttp's exceptions as ``TransferError`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
+import mmap
 import re
+import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import fsspec
@@ -21,9 +23,11 @@ from zoo_vcs.errors import (
     ZooError,
 )
 from zoo_vcs.formats import urls as urlmod
+from zoo_vcs.storage.directio import aligned_buffer
 from zoo_vcs.storage.hashing import StreamHasher
 
 from .common import (
+    NET_BUFFERS,
     NET_CHUNK,
     TRANSIENT_STATUS,
     RestartDownload,
@@ -31,7 +35,6 @@ from .common import (
     parse_retry_after,
     reason,
     require_network,
-    write_chunk,
 )
 
 log = logging.getLogger(__name__)
@@ -52,73 +55,145 @@ def http_filesystem(url: str, opts: TransferOptions) -> Any:
 
     require_network(url, opts)
     timeout = opts.timeout
-    # sock_read is exactly "no progress for `timeout` seconds"; a large read buffer keeps
-    # the per-read hand-off between fsspec's event loop and this thread cheap.
+    # sock_read is exactly "no progress for `timeout` seconds". The body is drained into
+    # our own buffers as it arrives, so aiohttp's buffer only has to absorb a burst: a
+    # small one keeps the peak RSS down.
     return fsspec.filesystem(
         "https",
         client_kwargs={
             "timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
-            "read_bufsize": 1 << 20,
+            "read_bufsize": 1 << 18,
         },
     )
 
 
 def stream_http(url: str, part: BinaryIO, hasher: StreamHasher, size: int | None,
-                 opts: TransferOptions, callback: Callback) -> None:
-    """Append the rest of ``url`` (from ``hasher.size`` on, with Range) to ``part``."""
+                opts: TransferOptions, callback: Callback) -> None:
+    """Append the rest of ``url`` (from ``hasher.size`` on, with Range) to ``part``.
+
+    The response is read on fsspec's event loop into a few reused buffers, each handed to
+    the hasher's threads (SHA1, the cache write, the workspace write) as soon as it is
+    full: the network, the digests and the writes overlap, and this thread only waits.
+    """
     from fsspec.asyn import sync
-    from fsspec.implementations.http import HTTPStreamFile
 
     offset = hasher.size
     if size is not None and offset >= size:
         return
     fs = http_filesystem(url, opts)
-    headers = {"Range": f"bytes={offset}-"} if offset else {}
     try:
-        session = sync(fs.loop, fs.set_session)
-        f = HTTPStreamFile(fs, url, loop=fs.loop, session=session, headers=headers)
+        last = sync(fs.loop, _pump, fs, url, offset, size, hasher, callback)
+    except RestartDownload:
+        raise
     except BaseException as exc:
+        hasher.check()  # a failed write is the disk's error, not the network's
         if _status_of(exc) == 416 and offset:
             raise RestartDownload from None
         raise translate_http(exc, url, opts.timeout) from None
+    hasher.update(last)  # a one-buffer file is hashed right here, without threads
+    if size is not None and hasher.size < size:
+        raise TransferError(urlmod.redact(url),
+                            f"connection closed after {hasher.size} of {size} bytes",
+                            transient=True)
+
+
+#: A slow download's bytes reach the partial file at least this often (seconds), so that
+#: an interrupted one resumes from there.
+FLUSH_AFTER = 0.25
+
+
+class _Buffers:
+    """At most ``NET_BUFFERS`` page-aligned buffers (so that the cache copy can be written
+    from them around the page cache), made on demand and recycled: a stage thread hands
+    one back (thread-safely) once the hasher is through with it."""
+
+    def __init__(self, size: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._free: asyncio.Queue[mmap.mmap] = asyncio.Queue()
+        self._size = size
+        self._made = 0
+
+    async def get(self) -> mmap.mmap:
+        if self._free.empty() and self._made < NET_BUFFERS:
+            self._made += 1
+            return aligned_buffer(self._size)
+        return await self._free.get()
+
+    def recycle(self, buffer: mmap.mmap) -> Callable[[], object]:
+        return lambda: self._loop.call_soon_threadsafe(self._free.put_nowait, buffer)
+
+
+async def _pump(fs: Any, url: str, offset: int, size: int | None, hasher: StreamHasher,
+                callback: Callback) -> memoryview:
+    """Read the response into buffers and submit each full one to ``hasher``; returns the
+    last, partly filled buffer (for the caller to feed: so a file of one buffer is hashed
+    without starting threads)."""
+    session = await fs.set_session()
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    r = await session.get(fs.encode_url(url), headers=headers)
     try:
-        status = f.r.status
-        if offset and status == 200:
+        if r.status == 404:
+            raise FileNotFoundError(url)
+        r.raise_for_status()
+        if offset and r.status == 200:
             log.info("%s ignores Range; downloading again from the start", urlmod.redact(url))
             raise RestartDownload
-        if offset and status == 206:
-            m = _CONTENT_RANGE.match(f.r.headers.get("Content-Range", ""))
+        if offset and r.status == 206:
+            m = _CONTENT_RANGE.match(r.headers.get("Content-Range", ""))
             if not m or int(m.group(1)) != offset:
                 raise RestartDownload
-        total = declared_size(status, f.r.headers)
+        total = declared_size(r.status, r.headers)
         # The server says how big its file is: no retry can make another size the object.
         # (Checked after the first bytes, so that a web page is reported as one.)
         wrong_size = size is not None and total is not None and total != size
-        first = True
+        buffers = _Buffers(NET_CHUNK if size is None else max(1, min(NET_CHUNK, size - offset)))
+        buffer = memoryview(await buffers.get())
+        filled, sent, started = 0, offset, 0.0
+        checked = bool(offset)
         while True:
             try:
-                chunk = f.read(NET_CHUNK)
-            except BaseException as exc:
-                raise translate_http(exc, url, opts.timeout) from None
-            if first:
-                if offset == 0 and chunk and urlmod.looks_like_html(
-                        chunk, f.r.headers.get("Content-Type")):
-                    raise WebPageError(urlmod.redact(url))
-                if wrong_size:
-                    raise IntegrityError(urlmod.redact(url), expected=f"{size} bytes",
-                                         actual=f"{total} bytes", url=urlmod.redact(url),
-                                         algorithm="size")
-                first = False
+                chunk = await r.content.readany()
+            except BaseException:
+                if checked and filled:  # what did arrive is kept, to resume from
+                    hasher.submit(buffer[:filled])
+                raise
+            if size is not None and sent + filled + len(chunk) > size and not wrong_size:
+                raise IntegrityError(urlmod.redact(url), expected=f"{size} bytes",
+                                     actual="more bytes", url=urlmod.redact(url),
+                                     algorithm="size")
+            view = memoryview(chunk)
+            while view:
+                if not filled:
+                    started = time.monotonic()
+                n = min(len(view), len(buffer) - filled)
+                buffer[filled:filled + n] = view[:n]
+                view, filled = view[n:], filled + n
+                if not checked and (filled >= 512 or filled == len(buffer)):
+                    _check_start(url, buffer[:filled], r.headers, wrong_size, size, total)
+                    checked = True
+                full = filled == len(buffer) and (size is None or sent + filled < size)
+                if checked and (full or (not view and time.monotonic() - started > FLUSH_AFTER)):
+                    hasher.submit(buffer[:filled], buffers.recycle(buffer.obj))  # type: ignore[arg-type]
+                    callback.relative_update(filled)
+                    sent += filled
+                    buffer, filled = memoryview(await buffers.get()), 0
             if not chunk:
                 break
-            write_chunk(hasher, chunk, size, url, callback)
-        if size is not None and hasher.size < size:
-            raise TransferError(urlmod.redact(url),
-                                f"connection closed after {hasher.size} of {size} bytes",
-                                transient=True)
+        if not checked:
+            _check_start(url, buffer[:filled], r.headers, wrong_size, size, total)
+        callback.relative_update(filled)
+        return buffer[:filled]
     finally:
-        with contextlib.suppress(Exception):  # closing a broken stream must not mask its error
-            f.close()
+        r.release()
+
+
+def _check_start(url: str, start: memoryview, headers: Any, wrong_size: bool,
+                 size: int | None, total: int | None) -> None:
+    if start and urlmod.looks_like_html(bytes(start[:512]), headers.get("Content-Type")):
+        raise WebPageError(urlmod.redact(url))
+    if wrong_size:
+        raise IntegrityError(urlmod.redact(url), expected=f"{size} bytes",
+                             actual=f"{total} bytes", url=urlmod.redact(url), algorithm="size")
 
 
 def declared_size(status: int, headers: Any) -> int | None:
