@@ -138,22 +138,30 @@ def check_tree(root: Path, expected: dict[str, str], what: str = "files") -> Non
 # --------------------------------------------------------------------------- data sets
 
 
+def random_file(path: Path, size: int, *algorithms: str) -> list[str]:
+    """Write ``size`` random bytes to ``path`` a chunk at a time (this process's RSS stays
+    low); their digests, one per algorithm (default: SHA1)."""
+    hashes = [hashlib.new(a) for a in algorithms or ("sha1",)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        for left in range(size, 0, -CHUNK):
+            block = os.urandom(min(CHUNK, left))
+            for h in hashes:
+                h.update(block)
+            f.write(block)
+    return [h.hexdigest() for h in hashes]
+
+
 def big_file(size: int) -> tuple[Path, str]:
     """WORK/data/big.bin of ``size`` random bytes and its SHA1 (reused when it matches)."""
     path, stamp = WORK / "data" / "big.bin", WORK / "data" / "big.bin.sha1"
     if path.is_file() and path.stat().st_size == size and stamp.is_file():
         return path, stamp.read_text().strip()
     log(f"writing {path} ({size // MIB} MiB)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
-    h = hashlib.sha1()
-    with open(path, "wb") as f:
-        for left in range(size, 0, -CHUNK):
-            block = os.urandom(min(CHUNK, left))
-            h.update(block)
-            f.write(block)
-    stamp.write_text(h.hexdigest() + "\n")
-    return path, h.hexdigest()
+    [sha1] = random_file(path, size)
+    stamp.write_text(sha1 + "\n")
+    return path, sha1
 
 
 def write_tree(root: Path, count: int, size: int) -> list[str]:

@@ -106,14 +106,16 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run(argv: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run an untimed setup command; raise BenchError with its stderr when it fails."""
+def run(argv: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None,
+        stdin: bytes | None = None) -> str:
+    """Run an untimed setup command (``stdin``: its input); raise BenchError with its
+    stderr when it fails."""
     proc = subprocess.run([str(a) for a in argv], cwd=cwd, env=child_env(env or {}),
-                          capture_output=True, text=True, check=False)
+                          input=stdin, capture_output=True, check=False)
     if proc.returncode != 0:
         raise BenchError(f"{shlex.join(map(str, argv))}: exit {proc.returncode}: "
-                         f"{proc.stderr.strip()[-500:]}")
-    return proc.stdout
+                         f"{proc.stderr.decode(errors='replace').strip()[-500:]}")
+    return proc.stdout.decode(errors="replace")
 
 
 def measure(peer: Peer) -> tuple[float, float, str]:

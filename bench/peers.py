@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data import ManyData, check_tree, expect_in_stdout, fresh_dir, rmtree
+from data import ManyData, check_tree, expect_in_stdout, fresh_dir, rmtree, write_tree
 from harness import BENCH, PYTHON, WORK, Peer, child_env, run
 from tools import ZOO
 
 GIT_ID = ["-c", "user.name=zoo-vcs bench", "-c", "user.email=bench@127.0.0.1",
           "-c", "commit.gpgsign=false"]
+# The same identity for timed commands that commit (zoo-vcs migrate, git lfs migrate).
+GIT_ID_ENV = {"GIT_AUTHOR_NAME": "zoo-vcs bench", "GIT_AUTHOR_EMAIL": "bench@127.0.0.1",
+              "GIT_COMMITTER_NAME": "zoo-vcs bench", "GIT_COMMITTER_EMAIL": "bench@127.0.0.1"}
 
 # What Caffe's scripts/download_model_binary.py does (minus its progress hook):
 # urlretrieve the file, then read it whole into memory and SHA1 it.
@@ -77,6 +82,17 @@ def cp_r(src: Path, dest: Path) -> list[str]:
     return ["cp", "-r", str(src), str(dest)]
 
 
+def shallow_clone(url: str, dest: str) -> list[str]:
+    return ["git", "clone", "-q", "--depth", "1", url, dest]
+
+
+def clone_curl_sha1sum(repo_url: str, dest: str, file_url: str, file: str) -> list[str]:
+    """By hand: a shallow clone of the repository, then the weights its pointer names
+    downloaded with curl and hashed with sha1sum, timed as one command."""
+    return ["sh", "-c", f"{shlex.join(shallow_clone(repo_url, dest))} && "
+            f"curl -s -o {file} {file_url} && sha1sum {file}"]
+
+
 def git_lfs_track_add(pattern: str, *paths: str) -> list[str]:
     """``git lfs track PATTERN && git add .gitattributes PATHS``, timed as one command."""
     return ["sh", "-c", f"git lfs track '{pattern}' >/dev/null && "
@@ -109,6 +125,29 @@ def dvc_init(repo: Path, dvc: str, env: dict[str, str]) -> None:
     run([dvc, "init", "-q"], repo, env)
     run([dvc, "config", "core.analytics", "false"], repo, env)
     run([dvc, "config", "core.check_update", "false"], repo, env)
+
+
+def dvc_tracked_repo(path: Path, data: Path, dvc: str, env: dict[str, str]) -> Path:
+    """A fresh git + dvc repository at ``path`` holding a copy of the folder ``data`` as
+    ``data/`` (without zoo-vcs's pointers and .gitignore), tracked as one directory
+    (``dvc add data``, one ``data.dvc``) and committed."""
+    repo = git_repo(path)
+    shutil.copytree(data, repo / "data", ignore=shutil.ignore_patterns("*.zoo", ".gitignore"))
+    dvc_init(repo, dvc, env)
+    run([dvc, "add", "-q", "data"], repo, env)
+    commit_all(repo, "track data with dvc")
+    return repo
+
+
+def zoo_tracked_tree(path: Path, count: int, size: int) -> tuple[Path, list[str]]:
+    """A fresh git repository at ``path`` with ``count`` random files of ``size`` bytes
+    (data.write_tree), each ``zoo-vcs add``ed (in batches of 2,000 paths) and committed."""
+    repo = git_repo(path)
+    names = write_tree(repo, count, size)
+    for i in range(0, len(names), 2000):
+        run(zoo("-q", "add", *names[i:i + 2000]), repo)
+    commit_all(repo, "track data with zoo-vcs")
+    return repo, names
 
 
 # --------------------------------------------------------------------------- S3

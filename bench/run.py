@@ -4,7 +4,10 @@
 Scenarios: ``add`` (hash + store a big file), ``checkout`` (download + verify it over
 loopback HTTP, served by nginx), ``status`` (no-op status over many tracked files), and
 over ``--many`` files of 1 MiB: ``c1`` (add), ``c2`` (push to a folder on tmpfs), ``c3``
-(pull from it), ``e1`` (pull from S3, moto on loopback) and ``e2`` (push to S3). Every
+(pull from it), ``e1`` (pull from S3, moto on loopback) and ``e2`` (push to S3); then
+``status-remote`` (``--many`` objects on S3), ``get`` and ``ls`` (a repository of ``--many``
+models served over HTTP), ``gc`` (``--many`` commits) and ``migrate`` (weights committed
+into git, ``--migrate-mib``), each beside dvc or git-lfs doing the same. Every
 peer runs ``--runs`` times, interleaved run by run; each run is one child process whose
 wall time (``time.perf_counter``) and peak RSS (``os.wait4``) are recorded, and whose
 result is checked (a run that produced a wrong result is an error, not a figure).
@@ -36,8 +39,8 @@ SCENARIOS = list(REGISTRY)
 RESULTS = BENCH / "results" / "latest.json"
 QUICK_RESULTS = WORK / "results-quick.json"
 # Sizes of a full run, and of a --quick smoke run (every scenario, tiny data, one run).
-FULL = {"size_mib": 1024, "files": 10000, "many": 1000, "runs": 3}
-QUICK = {"size_mib": 16, "files": 200, "many": 20, "runs": 1}
+FULL = {"size_mib": 1024, "files": 10000, "many": 1000, "migrate_mib": 64, "runs": 3}
+QUICK = {"size_mib": 16, "files": 200, "many": 20, "migrate_mib": 4, "runs": 1}
 
 
 def scenario_list(text: str) -> list[str]:
@@ -56,7 +59,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", type=int,
                         help=f"tracked files (status; default {FULL['files']})")
     parser.add_argument("--many", type=int,
-                        help=f"files of 1 MiB (c1, c2, c3, e1, e2; default {FULL['many']})")
+                        help="files of 1 MiB (c1, c2, c3, e1, e2), objects (status-remote), "
+                        "models and commits (get, ls, gc) "f"(default {FULL['many']})")
+    parser.add_argument("--migrate-mib", type=int,
+                        help=f"weights size (migrate; default {FULL['migrate_mib']})")
     parser.add_argument("--runs", type=int,
                         help=f"timed runs per peer (median; default {FULL['runs']})")
     parser.add_argument("--quick", action="store_true",
@@ -81,8 +87,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.only = selected(name for group in args.only for name in group)
     if not Path(ZOO).is_file() and shutil.which(ZOO) is None:
         parser.error("zoo-vcs is not on PATH (pip install -e . first)")
-    if min(args.size_mib, args.files, args.many, args.runs) < 1:
-        parser.error("--size-mib, --files, --many and --runs must be at least 1")
+    if min(args.size_mib, args.files, args.many, args.migrate_mib, args.runs) < 1:
+        parser.error("--size-mib, --files, --many, --migrate-mib and --runs must be at least 1")
     return args
 
 

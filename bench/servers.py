@@ -3,6 +3,8 @@
 - :func:`http_server`: nginx with a generated config (issue #15: a server that costs
   little CPU, so that the download rows measure the clients), or, when nginx is not
   available, ``tests/servers/http.py`` (the tests' Python server, with a warning).
+- :func:`git_http_server`: ``git http-backend`` (smart HTTP) over bare repositories, the
+  remote repositories of ``get`` and ``ls`` (tests/servers/githttp.py).
 - :func:`moto_server`: ``python -m moto.server``, the S3 endpoint of the E scenarios.
 
 Readiness is checked by connecting to the port, never by sleeping.
@@ -149,23 +151,52 @@ def nginx_server(nginx: str, root: Path) -> Iterator[HttpServer]:
 
 
 @contextlib.contextmanager
-def python_http_server(root: Path) -> Iterator[HttpServer]:
-    """The tests' loopback file server (tests/servers/http.py, sendfile) serving
-    ``root``, as a separate process."""
-    proc = subprocess.Popen([PYTHON, str(PYTHON_HTTP_SERVER), "--root", str(root)],
-                            stdout=subprocess.PIPE, env=child_env({}),
+def python_server(argv: list[str], what: str) -> Iterator[str]:
+    """A Python loopback server as a separate process that prints its base URL
+    (``http://127.0.0.1:PORT``) as its first line; yields that URL."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=child_env({}),
                             start_new_session=True)
     try:
         assert proc.stdout is not None
-        url = proc.stdout.readline().decode().strip()
+        url = proc.stdout.readline().decode().strip().rstrip("/")
         if not url.startswith(f"http://{HOST}:"):
-            raise BenchError(f"loopback server did not start (said {url!r})")
-        wait_until_listening(proc, int(url.rsplit(":", 1)[1]), "tests/servers/http.py", 10)
+            raise BenchError(f"{what} did not start (said {url!r})")
+        wait_until_listening(proc, int(url.rsplit(":", 1)[1]), what, 10)
+        yield url
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def python_http_server(root: Path) -> Iterator[HttpServer]:
+    """The tests' loopback file server (tests/servers/http.py, sendfile) serving
+    ``root``, as a separate process."""
+    argv = [PYTHON, str(PYTHON_HTTP_SERVER), "--root", str(root)]
+    with python_server(argv, "tests/servers/http.py") as url:
         yield HttpServer(url, "python",
                          f"tests/servers/http.py (Python {platform.python_version()})",
                          "served by tests/servers/http.py (Python, sendfile), not nginx")
-    finally:
-        stop(proc)
+
+
+# The tests' smart-HTTP git server (git http-backend as a CGI) in a process of its own.
+GIT_HTTP_SCRIPT = """\
+import signal, sys
+sys.path.insert(0, sys.argv[1])
+from tests.servers.githttp import GitHTTPServer
+print(GitHTTPServer(sys.argv[2]).start().url_for(""), flush=True)
+while True:
+    signal.pause()
+"""
+
+
+@contextlib.contextmanager
+def git_http_server(root: Path) -> Iterator[str]:
+    """``git http-backend`` serving the bare repositories in ``root`` over smart HTTP
+    (tests/servers/githttp.py), as a separate process; yields the base URL, under which
+    ``URL/<name>`` is the clone URL of ``root/<name>``."""
+    with python_server([PYTHON, "-c", GIT_HTTP_SCRIPT, str(ROOT), str(root)],
+                       "tests/servers/githttp.py") as url:
+        yield url
 
 
 @contextlib.contextmanager

@@ -8,6 +8,10 @@ a scenario's ``before``).
 - status: ``status`` (no-op status over many small tracked files)
 - folder: ``c1`` add, ``c2`` push to a folder, ``c3`` pull from it (``--many`` files)
 - s3: ``e1`` pull from, ``e2`` push to S3 (moto on loopback; e2 runs first)
+- remote_status: ``status-remote`` (are the objects on the S3 remote?)
+- remote_repo: ``get`` one model, ``ls`` every binary of a repository served over HTTP
+- gc_history: ``gc`` on a long history
+- migrate: ``migrate`` weights committed into git out of it (vs git lfs migrate import)
 
 tracked.py holds what the folder and s3 groups share (the ``--many`` data set committed in
 zoo-vcs, dvc and git-lfs repositories).
@@ -15,7 +19,8 @@ zoo-vcs, dvc and git-lfs repositories).
 
 import importlib
 
-GROUPS = ("bigfile", "status", "folder", "s3")
+GROUPS = ("bigfile", "status", "folder", "s3", "remote_status", "remote_repo", "gc_history",
+          "migrate")
 
 for _group in GROUPS:
     importlib.import_module(f"scenarios.{_group}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import peers as cmd
@@ -66,15 +67,16 @@ def s3_targets(base_name: str, dvc_name: str) -> list[Target]:
         MEMORY_TARGET]
 
 
-def zoo_remote(t: Tracked, s3: S3) -> None:
-    run(cmd.zoo("remote", "add", "store", f"s3://{BUCKET}/zoo", "-o",
-                f"endpoint_url={s3.endpoint}", "--default", "--force"), t.zoo)
+def zoo_remote(repo: Path, s3: S3, prefix: str = "zoo") -> None:
+    """The default remote ``store`` of zoo-vcs repository ``repo``: s3://bench/PREFIX."""
+    run(cmd.zoo("remote", "add", "store", f"s3://{BUCKET}/{prefix}", "-o",
+                f"endpoint_url={s3.endpoint}", "--default", "--force"), repo)
 
 
-def dvc_remote(t: Tracked, s3: S3, dvc: str) -> None:
-    assert t.dvc is not None
-    run([dvc, "remote", "add", "-d", "-f", "store", f"s3://{BUCKET}/dvc"], t.dvc, t.dvc_env)
-    run([dvc, "remote", "modify", "store", "endpointurl", s3.endpoint], t.dvc, t.dvc_env)
+def dvc_remote(repo: Path, env: dict[str, str], s3: S3, dvc: str, prefix: str = "dvc") -> None:
+    """The default remote ``store`` of dvc repository ``repo``: s3://bench/PREFIX."""
+    run([dvc, "remote", "add", "-d", "-f", "store", f"s3://{BUCKET}/{prefix}"], repo, env)
+    run([dvc, "remote", "modify", "store", "endpointurl", s3.endpoint], repo, env)
 
 
 @scenario("e1", lambda a: f"E1 pull {a.many} x 1 MiB from S3", needs=E_NEEDS, uses=E_USES)
@@ -86,7 +88,7 @@ def e1(ctx: Context) -> Scenario:
     for prefix in ("base", "zoo", "dvc"):
         s3("clear", prefix)
     log("pushing the objects to the moto server for E1")
-    zoo_remote(t, s3)
+    zoo_remote(t.zoo, s3)
     run(["git", "checkout", "--", "data"], t.zoo)
     run(cmd.zoo("-q", "push"), t.zoo, {**S3_ENV, "ZOO_VCS_CACHE_DIR": str(t.zoo_cache)})
     run(["git", "checkout", "--", "data"], t.zoo)  # pull through the remote, not pointer URLs
@@ -100,7 +102,7 @@ def e1(ctx: Context) -> Scenario:
     zoo_peer.env.update(S3_ENV)
     peers.append(zoo_peer)
     if t.dvc is not None and dvc is not None:
-        dvc_remote(t, s3, dvc)
+        dvc_remote(t.dvc, t.dvc_env, s3, dvc)
         run([dvc, "push", "-q"], t.dvc, {**t.dvc_env, **S3_ENV})
         dvc_peer = cmd.dvc_pull_peer(data, dvc, t.dvc, t.dvc_env)
         dvc_peer.env.update(S3_ENV)
@@ -144,7 +146,7 @@ def e2(ctx: Context) -> Scenario:
                   check=s3.verifier("base", expected(lambda n: f"base/{n}")),
                   after=clear("base"))]
 
-    zoo_remote(t, s3)
+    zoo_remote(t.zoo, s3)
     verify_zoo = s3.verifier("zoo", expected(lambda n: f"zoo/{data.zoo_object(n)}"))
 
     def check_zoo(stdout: str) -> None:
@@ -158,7 +160,7 @@ def e2(ctx: Context) -> Scenario:
     warm_dirs = [data.folder, t.zoo_cache]
 
     if t.dvc is not None and dvc is not None:
-        dvc_remote(t, s3, dvc)
+        dvc_remote(t.dvc, t.dvc_env, s3, dvc)
         peers.append(Peer(
             "dvc push (dir)", [dvc, "push"], t.dvc, env={**t.dvc_env, **S3_ENV},
             prepare=prepare("dvc"),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 import peers as cmd
-from data import expect_in_stdout, write_tree
-from harness import WORK, Peer, Scenario, Target, log, run
+from data import expect_in_stdout
+from harness import WORK, Peer, Scenario, Target, log
 from registry import Context, scenario
 from tools import DVC_ENV
 
@@ -16,12 +14,8 @@ from tools import DVC_ENV
 def status(ctx: Context) -> Scenario:
     count = ctx.args.files
     base = WORK / "status"
-    repo = cmd.git_repo(base / "zoo")
-    log(f"creating {count} files tracked by zoo-vcs in {repo}")
-    names = write_tree(repo, count, 1024)
-    for i in range(0, len(names), 2000):
-        run(cmd.zoo("-q", "add", *names[i:i + 2000]), repo)
-    cmd.commit_all(repo, "track data with zoo-vcs")
+    log(f"creating {count} files tracked by zoo-vcs in {base / 'zoo'}")
+    repo, _ = cmd.zoo_tracked_tree(base / "zoo", count, 1024)
     peers = [
         Peer("git status", ["git", "status"], repo,
              check=expect_in_stdout("nothing to commit, working tree clean")),
@@ -30,13 +24,8 @@ def status(ctx: Context) -> Scenario:
     ]
     notes = []
     if (dvc := ctx.tools.dvc) is not None:
-        dvc_repo = cmd.git_repo(base / "dvc")
-        log(f"creating {count} files tracked by dvc (one directory) in {dvc_repo}")
-        shutil.copytree(repo / "data", dvc_repo / "data",
-                        ignore=shutil.ignore_patterns("*.zoo", ".gitignore"))
-        cmd.dvc_init(dvc_repo, dvc, DVC_ENV)
-        run([dvc, "add", "-q", "data"], dvc_repo, DVC_ENV)
-        cmd.commit_all(dvc_repo, "track data with dvc")
+        log(f"creating {count} files tracked by dvc (one directory) in {base / 'dvc'}")
+        dvc_repo = cmd.dvc_tracked_repo(base / "dvc", repo / "data", dvc, DVC_ENV)
         peers.append(Peer("dvc status (dir)", [dvc, "status"], dvc_repo, env=DVC_ENV,
                           check=expect_in_stdout("Data and pipelines are up to date")))
     else:

@@ -49,14 +49,9 @@ def tracked_repos(base: Path, data: ManyData, dvc: str | None, lfs: bool) -> Tra
     t = Tracked(zoo, zoo_cache, None, {**DVC_ENV, "DVC_SITE_CACHE_DIR": str(base / "dvc-site")},
                 None)
     if dvc is not None:
-        repo = cmd.git_repo(base / "dvc")
-        log(f"tracking them with dvc (one directory) in {repo}")
+        log(f"tracking them with dvc (one directory) in {base / 'dvc'}")
         try:
-            shutil.copytree(data.folder, repo / "data")
-            cmd.dvc_init(repo, dvc, t.dvc_env)
-            run([dvc, "add", "-q", "data"], repo, t.dvc_env)
-            cmd.commit_all(repo, "track data with dvc")
-            t.dvc = repo
+            t.dvc = cmd.dvc_tracked_repo(base / "dvc", data.folder, dvc, t.dvc_env)
         except BenchError as exc:
             log(f"dvc: setup failed: {exc}")
             t.notes.append(f"dvc: setup failed: {exc}")

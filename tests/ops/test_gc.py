@@ -7,14 +7,83 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from bench.gc_history import build as build_history
 from tests.conftest import git, make_weights, run_zoo, write_readme
+from zoo_vcs.formats import pointer as ptr
+
+# A long history for the gc timing test, written by git fast-import in seconds (it was
+# bench/gc_history.py's; the benchmark's own is bench/history.py).
+_PER_FOLDER = 20
+
+
+def _text_sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _history_pointer(sha1: str, folder: int, name: str) -> bytes:
+    url = f"https://models.example.org/m{folder:03d}/{name}"
+    return ptr.encode(ptr.Pointer(sha1=sha1, size=1, urls=(url,))).encode()
+
+
+def _history_readme(folder: int, version: int) -> bytes:
+    return (f"---\nname: Model {folder} v{version}\ncaffemodel: w00.caffemodel\n"
+            f"caffemodel_url: https://models.example.org/m{folder:03d}/w00.caffemodel\n"
+            f"sha1: {_text_sha1(f'readme-{folder}-{version}')}\n---\n\n# Model {folder}\n").encode()
+
+
+def _build_history(repo: Path, *, commits: int, pointers: int,
+                   orphans: int) -> tuple[set[str], set[str]]:
+    """Create the repository at ``repo`` (its cache included); returns (the SHA1s its
+    history names, the SHA1s of unnamed objects put in its cache)."""
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    named: set[str] = set()
+    stream: list[bytes] = []
+
+    def blob(data: bytes) -> bytes:
+        return b"data %d\n%s\n" % (len(data), data)
+
+    def entry(path: str, data: bytes) -> bytes:
+        return f"M 100644 inline {path}\n".encode() + blob(data)
+
+    version = [0] * pointers
+    for c in range(commits):
+        lines = [f"commit refs/heads/main\ncommitter Bench <b@example.org> {1_600_000_000 + c} "
+                 f"+0000\n".encode(), blob(f"commit {c}".encode())]
+        if c == 0:
+            changed = range(pointers)
+            for folder in range(pointers // _PER_FOLDER):
+                named.add(_text_sha1(f"readme-{folder}-0"))
+                lines.append(entry(f"m{folder:03d}/readme.md", _history_readme(folder, 0)))
+        else:
+            changed = [(2 * c) % pointers, (2 * c + 1) % pointers]
+            if c % 10 == 0:
+                folder = (c // 10) % (pointers // _PER_FOLDER)
+                named.add(_text_sha1(f"readme-{folder}-{c}"))
+                lines.append(entry(f"m{folder:03d}/readme.md", _history_readme(folder, c)))
+        for i in changed:
+            version[i] = c
+            sha1 = _text_sha1(f"object-{i}-{c}")
+            named.add(sha1)
+            folder, name = i // _PER_FOLDER, f"w{i % _PER_FOLDER:02d}.caffemodel"
+            pointer = _history_pointer(sha1, folder, name)
+            lines.append(entry(f"m{folder:03d}/{name}.zoo", pointer))
+        stream.append(b"".join(lines) + b"\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream),
+                   check=True)
+    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=repo, check=True)
+    unnamed = {_text_sha1(f"orphan-{i}") for i in range(orphans)}
+    cache = repo / ".git" / "zoo-vcs" / "cache" / "sha1"
+    for sha1 in named | unnamed:
+        (cache / sha1[:2]).mkdir(parents=True, exist_ok=True)
+        (cache / sha1[:2] / sha1[2:]).write_bytes(b"x")
+    return named, unnamed
 
 
 def _sha1(data: bytes) -> str:
@@ -315,8 +384,8 @@ def test_shared_cache_gc_refuses_when_a_registered_repository_cannot_be_read(tmp
 def test_gc_of_a_long_history_takes_seconds(tmp_path):
     """1,000 commits over 2,000 pointers: one git log and one cat-file process, not one
     process per commit or blob."""
-    named, unnamed = build_history(tmp_path / "repo", commits=1000, pointers=2000,
-                                   orphans=100)
+    named, unnamed = _build_history(tmp_path / "repo", commits=1000, pointers=2000,
+                                    orphans=100)
     t0 = time.monotonic()
     result = _gc(tmp_path / "repo", "--dry-run")
     elapsed = time.monotonic() - t0
