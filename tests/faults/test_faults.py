@@ -9,7 +9,6 @@ model folder, and every object in the cache hashes to its name.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import random
 import re
@@ -28,6 +27,7 @@ import pytest
 from tests.conftest import git, run_zoo, temp_leftovers
 from tests.servers import http as faults
 from tests.servers.http import LoopbackHTTPServer
+from tests.servers.relay import stop_listening
 from zoo_vcs.formats import pointer as ptr
 
 SIZE = 1_200_007
@@ -356,12 +356,7 @@ class FaultProxy:
         whatever socket gets the number next: a later test's gist emulator lost connections
         to it (reset, empty reply) and could hang in its own accept()."""
         self._stop.set()
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
-        self._acceptor.join(timeout=30)
-        for thread in self._threads:
-            thread.join(timeout=30)
-        self._sock.close()
+        stop_listening(self._sock, self._acceptor, self._threads)
 
     def _accept(self) -> None:
         while not self._stop.is_set():

@@ -59,28 +59,31 @@ class Store:
         return f"{self.url}/sha1/{sha1[:2]}/{sha1[2:]}"
 
 
-def new_store(backend: Backend) -> Store:
+def new_store(backend: Backend, port: int | None = None) -> Store:
+    """A new bucket on ``backend``, reached on ``port`` (a relay in front of the server;
+    by default the server's own)."""
     bucket = f"zoo-{uuid.uuid4().hex[:16]}"
     server: Any = backend.server
+    port = port or server.port
     if backend.name == "sftp":
         backend.fs().makedirs(backend.path(bucket), exist_ok=True)
         opts = backend.options
         return Store(backend, bucket,
-                     f"sftp://{opts['username']}@{opts['host']}:{opts['port']}"
+                     f"sftp://{opts['username']}@{opts['host']}:{port}"
                      f"{backend.path(bucket)}/zoo",
                      ["-o", f"client_keys={json.dumps(opts['client_keys'])}",
                       "-o", "known_hosts=null"])
     if backend.name == "webdav":
-        return Store(backend, bucket, f"webdav://127.0.0.1:{server.port}/{bucket}/zoo",
+        return Store(backend, bucket, f"webdav://127.0.0.1:{port}/{bucket}/zoo",
                      ["-o", f"username={WEBDAV_USER}"], {"password": WEBDAV_PASSWORD})
     if backend.name == "azure":
         backend.make_bucket(backend.fs(), bucket)
         return Store(backend, bucket, f"az://{bucket}/zoo", [],
-                     {"connection_string": server.connection_string()})
+                     {"connection_string": server.connection_string(port=port)})
     assert backend.name == "gcs"
     backend.make_bucket(backend.fs(), bucket)
     return Store(backend, bucket, f"gs://{bucket}/zoo",
-                 ["-o", f"endpoint_url={server.endpoint_url}", "-o", "token=anon",
+                 ["-o", f"endpoint_url=http://127.0.0.1:{port}", "-o", "token=anon",
                   "-o", f"project={backend.options['project']}"])
 
 

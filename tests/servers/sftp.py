@@ -17,7 +17,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.servers.process import HOST, ProcessServer, require_module, require_program
+from tests.servers.process import (
+    HOST,
+    ProcessServer,
+    free_port,
+    require_module,
+    require_program,
+)
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 #: sshd refuses to start as root without its privilege separation folder, which Debian's
@@ -37,6 +43,10 @@ class LoopbackSFTP(ProcessServer):
 
     def __init__(self, root: Path | None = None, port: int | None = None) -> None:
         super().__init__(root, port)
+        #: A second port of the same server whose SFTP is read-only (OpenSSH's
+        #: ``internal-sftp -R``): every write is refused with "Permission denied", even for
+        #: root, whom file modes do not stop.
+        self.read_only_port = free_port()
         self.user = pwd.getpwuid(os.getuid()).pw_name
         self.etc = self.root / "etc"
         self.data = self.root / "data"
@@ -61,6 +71,7 @@ class LoopbackSFTP(ProcessServer):
             os.makedirs(PRIVSEP_DIR, mode=0o755, exist_ok=True)
         self.config.write_text("\n".join([
             f"ListenAddress {HOST}:{self.port}",
+            f"ListenAddress {HOST}:{self.read_only_port}",
             f"HostKey {self.host_key}",
             f"PidFile {self.etc / 'sshd.pid'}",
             f"AuthorizedKeysFile {self.client_key}.pub",
@@ -76,6 +87,8 @@ class LoopbackSFTP(ProcessServer):
             "MaxStartups 100",
             "MaxSessions 32",
             "LogLevel INFO",
+            f"Match LocalPort {self.read_only_port}",
+            "    ForceCommand internal-sftp -R",
             "",
         ]))
 

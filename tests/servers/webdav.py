@@ -18,12 +18,16 @@ from typing import Any
 
 from tests.servers.process import HOST, ProcessServer, http_status, require_module
 
+#: The share that serves the data folder read-only.
+READONLY_SHARE = "/readonly"
+
 
 class LoopbackWebDAV(ProcessServer):
     """wsgidav on ``127.0.0.1:<free port>``; ``data`` is the shared folder (share ``/``).
 
     With ``user``/``password`` the server requires basic auth (no anonymous access);
-    without, anyone may read and write.
+    without, anyone may read and write. ``/readonly/PATH`` is ``/PATH`` again, read-only: the
+    server refuses every write there (403 Forbidden), as to a user with read rights only.
     """
 
     name = "wsgidav"
@@ -53,7 +57,8 @@ class LoopbackWebDAV(ProcessServer):
             "host": HOST,
             "port": self.port,
             "server": "cheroot",
-            "provider_mapping": {"/": str(self.data)},
+            "provider_mapping": {"/": str(self.data),
+                                 READONLY_SHARE: {"root": str(self.data), "readonly": True}},
             "http_authenticator": {"domain_controller": None, "accept_basic": True,
                                    "accept_digest": False, "default_to_digest": False},
             "simple_dc": {"user_mapping": users},

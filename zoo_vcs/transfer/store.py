@@ -5,10 +5,12 @@ backends' exceptions (OS, s3fs, botocore) as ``TransferError``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -195,6 +197,9 @@ UNREACHABLE = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "Clie
 BROKEN = BROKEN_STREAM | {"RemoteProtocolError", "ReadError", "WriteError", "SFTPNoConnection",
                           "SFTPConnectionLost", "ConnectionLost", "ServiceResponseError"}
 TIMEOUTS = frozenset({"ReadTimeout", "WriteTimeout", "PoolTimeout", "ConnectTimeout"})
+#: A write (or read) refused to a user who is logged in (asyncssh: SFTP's "permission
+#: denied"; webdav4: a 403 to MKCOL, MOVE or COPY).
+DENIED = frozenset({"SFTPPermissionDenied", "ForbiddenOperation"})
 #: Azure error codes (``HttpResponseError.error_code``).
 _AZURE_AUTH = ("AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation")
 _AZURE_MISSING_CONTAINER = ("ContainerNotFound", "The specified container does not exist",
@@ -232,7 +237,8 @@ def translate_store(exc: BaseException, url: str) -> BaseException:
             or code in _AZURE_AUTH or status == 401 or "failed to authenticate" in text \
             or (isinstance(exc, PermissionError) and "for user" in text):  # asyncssh login
         return TransferError(shown, f"credentials rejected: {text}")
-    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text \
+    if isinstance(exc, PermissionError) or name in DENIED or "AccessDenied" in text \
+            or "Forbidden" in text \
             or status == 403 or code.startswith("Authorization"):
         return TransferError(shown, f"access denied: {text}")
     if name in UNREACHABLE or "Could not connect" in text:
@@ -297,10 +303,10 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
            callback: Callback = DEFAULT_CALLBACK, check: bool = True) -> None:
     """Copy local file ``src`` to ``url``; the object is complete or absent, never partial.
 
-    Local folders get a temp name and a rename; object stores (S3...) publish a key only
-    once its upload completed. The size stored is checked afterwards, except where the
-    store checks the upload itself (:func:`checked_on_upload`) or ``check`` is False (the
-    caller then checks many uploads with :func:`list_sizes`).
+    Local folders, SFTP and WebDAV get a temp name and a rename; object stores (S3...)
+    publish a key only once its upload completed. The size stored is checked afterwards,
+    except where the store checks the upload itself (:func:`checked_on_upload`) or
+    ``check`` is False (the caller then checks many uploads with :func:`list_sizes`).
 
     Raises
     ------
@@ -308,10 +314,11 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
         The store refused or failed, or holds a different size afterwards.
     """
     fs, path = filesystem(url, opts)
+    in_place = url.split("://", 1)[0].lower() in WRITTEN_IN_PLACE
     attempt = 0
     while True:
         try:
-            _put(fs, src, path, callback)
+            _put(fs, src, path, callback, in_place=in_place)
             break
         except Exception as exc:
             error = translate_store(exc, url)
@@ -356,15 +363,42 @@ def _botocore_has(option: str) -> bool:
     return option in getattr(Config, "OPTION_DEFAULTS", {})
 
 
-def _put(fs: Any, src: str, path: str, callback: Callback) -> None:
+#: Stores whose servers write an upload in place as it arrives (sshd, WebDAV servers): a
+#: cut upload would leave a partial object under its final name, which every later push
+#: then refuses (the size rule). They get a temp name and a rename, as folders do.
+WRITTEN_IN_PLACE = frozenset({"sftp", "ssh", *WEBDAV})
+
+
+def _put(fs: Any, src: str, path: str, callback: Callback, *, in_place: bool) -> None:
     if is_local(fs):
         # A folder remote: a temp name, a kernel copy (a reflink where the file system
         # shares extents) and a rename, so the object is complete or absent; fsspec's
         # put_file would write in place and stat both sides first.
         place(Path(src), Path(path), "copy", mode=0o444)
         callback.relative_update(os.stat(src).st_size)
+    elif not in_place:
+        fs.put_file(src, path, callback=callback)  # published only once complete
     else:
-        fs.put_file(src, path, callback=callback)
+        temp = f"{path}.zoo-tmp-{uuid.uuid4().hex[:12]}"
+        try:
+            fs.put_file(src, temp, callback=callback)
+            _rename(fs, temp, path)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a dead server keeps it: harmless
+                fs.rm_file(temp)
+            raise
+
+
+def _rename(fs: Any, src: str, dst: str) -> None:
+    """Rename on the server, replacing ``dst`` (the same bytes, if a concurrent push of the
+    object got there first). webdav4's ``mv`` of a file is a COPY and a DELETE, the object
+    sent a second time and not atomic; its client's MOVE is one rename. sshfs' is SFTP's
+    posix-rename."""
+    move = getattr(getattr(fs, "client", None), "move", None)
+    if callable(move):
+        move(src, dst, overwrite=True)
+    else:
+        fs.mv(src, dst)
 
 
 def is_local(fs: Any) -> bool:
