@@ -18,16 +18,16 @@ import errno
 import fcntl
 import logging
 import os
+import shutil
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from zoo_vcs.errors import IntegrityError, ZooError
 from zoo_vcs.storage import registry
-from zoo_vcs.storage.fileio import make_dirs, open_lock_file, pid_alive
+from zoo_vcs.storage.fileio import kind_temp_path, make_dirs, open_lock_file, pid_alive
 from zoo_vcs.storage.hashing import Digests, Reader, hash_file, hash_stream
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,10 @@ class ObjectCache:
             registry.register(self.root, self.owner, shared=self.shared)
             self.owner = None
 
+    def temp_path(self, kind: str) -> Path:
+        """A new temp file's name in :meth:`temp_dir` (``add``, ``own``...)."""
+        return kind_temp_path(self.temp_dir(), kind)
+
     def temp_dir(self) -> Path:
         """The cache's folder for temp files (named ``<kind>-<pid>-<id>``, cleaned by
         :meth:`clean_tmp` once their process is gone)."""
@@ -136,11 +140,9 @@ class ObjectCache:
         return Path(dest)
 
     def _own_copy(self, src: str | os.PathLike[str]) -> Path:
-        copy = self.temp_dir() / f"own-{os.getpid()}-{uuid.uuid4().hex}"
+        copy = self.temp_path("own")
         try:
-            with open(src, "rb") as f, open(copy, "xb") as out:
-                while chunk := f.read(1 << 20):
-                    out.write(chunk)
+            shutil.copyfile(src, copy)  # a kernel copy (sendfile) on Linux
             os.chmod(copy, OBJECT_MODE)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -157,7 +159,7 @@ class ObjectCache:
         return self._add(lambda sink: hash_stream(reader, sha256=sha256, sink=sink))
 
     def _add(self, copy: Callable[[BinaryIO], Digests]) -> Digests:
-        tmp = self.temp_dir() / f"add-{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self.temp_path("add")
         try:
             with open(tmp, "wb") as sink:
                 digests = copy(sink)

@@ -33,6 +33,12 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.zoo-tmp-{os.getpid()}-{os.urandom(4).hex()}")
 
 
+def kind_temp_path(folder: Path, kind: str) -> Path:
+    """A process-unique temp name ``<kind>-<pid>-<id>`` in a cache's temp folder (its pid
+    lets a later run tell a dead process's leftover from a live one's file)."""
+    return folder / f"{kind}-{os.getpid()}-{os.urandom(8).hex()}"
+
+
 def make_dirs(path: str | os.PathLike[str], *, shared: bool = False) -> None:
     """``os.makedirs(path, exist_ok=True)``; with ``shared``, every folder it creates is
     made group-writable and setgid.
@@ -170,7 +176,7 @@ class TempFiles:
 
     def open(self, key: str) -> BinaryIO:
         """A new temp file known as ``key``."""
-        tmp = self._folder / f"tee-{os.getpid()}-{os.urandom(8).hex()}"
+        tmp = kind_temp_path(self._folder, "tee")
         f = open(tmp, "xb")  # noqa: SIM115 - closed by commit() or discard()
         with self._lock:
             self._open[key] = (tmp, f)
@@ -184,20 +190,22 @@ class TempFiles:
         if entry is None:
             return False
         tmp, f = entry
+        renamed = False
         try:
             f.close()
             if os.stat(tmp).st_size == os.stat(same_as).st_size:
                 if not os.path.isdir(target.parent):
                     target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, target)
-                return True
+                renamed = True
         except OSError as exc:
             if exc.errno != errno.EXDEV:  # another file system: the caller copies instead
                 raise
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        return False  # another process fetched the object: nothing was written here
+            if not renamed:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        return renamed  # False: another process fetched the object, nothing written here
 
     def discard(self) -> None:
         """Close and remove every temp file not committed (its download failed)."""
