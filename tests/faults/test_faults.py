@@ -623,3 +623,22 @@ def test_s3_objects_go_through_botocore_unless_an_option_needs_s3fs(
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == loaded
     assert s3_server.get(bucket, "zoo/sha1/ab/cd") == b"hello"
+
+
+@pytest.mark.parametrize(("options", "cause"), [
+    ({"endpoint_url": "notaurl"}, "unsupported URL or option: Invalid endpoint"),
+    ({"profile": "no-such-profile"}, "ProfileNotFound"),
+    ({"config_kwargs": {"bogus": 1}}, "unsupported URL or option")])
+def test_s3_options_botocore_refuses_are_one_line_errors(aws_env, options, cause):
+    """The S3 client is made from the remote's options on first use: options it refuses
+    are a TransferError naming the URL, not a traceback."""
+    from zoo_vcs.errors import TransferError
+    from zoo_vcs.transfer import store
+    from zoo_vcs.transfer.common import TransferOptions
+
+    opts = TransferOptions(options_for=lambda url: dict(options), retries=0)
+    for call in (lambda: store.remote_size("s3://b/zoo/sha1/ab/cd", opts),
+                 lambda: store.upload(__file__, "s3://b/zoo/sha1/ab/cd", size=1, opts=opts)):
+        with pytest.raises(TransferError, match=cause) as info:
+            call()
+        assert str(info.value).startswith("s3://b/zoo/sha1/ab/cd: ")

@@ -121,7 +121,12 @@ def _direct(url: str, opts: TransferOptions) -> s3.Target | None:
     if not url.startswith(("s3://", "s3a://")):
         return None
     require_network(url, opts)
-    return s3.target(url, _s3_options(opts.options_for(url), opts))
+    try:
+        return s3.target(url, _s3_options(opts.options_for(url), opts))
+    except (ValueError, TypeError) as exc:  # botocore checks the options as it sets up
+        raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
+    except Exception as exc:  # a profile that does not exist...
+        raise translate_store(exc, url) from None
 
 
 def _cached(key: tuple[str, str, str], make: Any) -> Any:
