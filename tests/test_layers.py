@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "zoo_vcs"
 LAYERS = ["cli", "api", "hooks", "ops", "gist", "repo", "transfer", "git", "storage",
           "formats", "errors"]
 #: The only importer of each external library.
-ADAPTERS = {"fsspec": "transfer", "github": "gist/client.py", "git": "git/repo.py",
+ADAPTERS = {"fsspec": "transfer", "botocore": "transfer", "github": "gist/client.py",
+            "git": "git/repo.py",
             "git_filter_repo": "git/rewrite.py", "tqdm": "cli/progress.py", "click": "cli"}
 
 

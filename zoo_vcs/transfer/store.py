@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -23,6 +24,7 @@ from zoo_vcs.formats import urls as urlmod
 from zoo_vcs.storage.fileio import place
 from zoo_vcs.storage.hashing import CHUNK_SIZE, StreamHasher
 
+from . import s3
 from .common import (
     NET_CHUNK,
     SMALL_OBJECT,
@@ -63,17 +65,7 @@ def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
     options = opts.options_for(url)
     protocol = url.split("://", 1)[0].lower() if "://" in url else "file"
     if protocol in ("s3", "s3a"):
-        # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
-        config = dict(options.get("config_kwargs") or {})
-        config.setdefault("connect_timeout", opts.timeout)
-        config.setdefault("read_timeout", opts.timeout)
-        config.setdefault("retries", {"max_attempts": max(1, opts.retries), "mode": "standard"})
-        # Every byte downloaded is SHA1-checked here; botocore's CRC32 of each response
-        # would check it a second time, on the CPU that the transfer needs. (Uploads keep
-        # their checksum: the store verifies it on receipt.)
-        if _botocore_has("response_checksum_validation"):
-            config.setdefault("response_checksum_validation", "when_required")
-        options = {**options, "config_kwargs": config}
+        options = _s3_options(options, opts)
     elif protocol in ("sftp", "ssh"):
         # asyncssh waits 60 s for a TCP connection and 2 min for the login by default.
         options = {"connect_timeout": opts.timeout, "login_timeout": opts.timeout, **options}
@@ -107,6 +99,35 @@ def filesystem(url: str, opts: TransferOptions) -> tuple[Any, str]:
     except ZooError:
         raise
     except Exception as exc:  # sshfs connects (and authenticates) as it is made
+        raise translate_store(exc, url) from None
+
+
+def _s3_options(options: dict[str, Any], opts: TransferOptions) -> dict[str, Any]:
+    """A remote's S3 options with our limits in botocore's configuration."""
+    # botocore has its own (longer) timeouts and retries: --timeout must bound them too.
+    config = dict(options.get("config_kwargs") or {})
+    config.setdefault("connect_timeout", opts.timeout)
+    config.setdefault("read_timeout", opts.timeout)
+    config.setdefault("retries", {"max_attempts": max(1, opts.retries), "mode": "standard"})
+    # Every byte downloaded is SHA1-checked here; botocore's CRC32 of each response
+    # would check it a second time, on the CPU that the transfer needs. (Uploads keep
+    # their checksum: the store verifies it on receipt.)
+    if _botocore_has("response_checksum_validation"):
+        config.setdefault("response_checksum_validation", "when_required")
+    return {**options, "config_kwargs": config}
+
+
+def _direct(url: str, opts: TransferOptions) -> s3.Target | None:
+    """The botocore client for an S3 ``url`` (:mod:`.s3`), or None: not S3, or a case
+    left to s3fs through :func:`filesystem`."""
+    if not url.startswith(("s3://", "s3a://")):
+        return None
+    require_network(url, opts)
+    try:
+        return s3.target(url, _s3_options(opts.options_for(url), opts))
+    except (ValueError, TypeError) as exc:  # botocore checks the options as it sets up
+        raise TransferError(urlmod.redact(url), f"unsupported URL or option: {exc}") from None
+    except Exception as exc:  # a profile that does not exist...
         raise translate_store(exc, url) from None
 
 
@@ -169,26 +190,40 @@ def _configured(url: str, options: dict[str, Any], opts: TransferOptions) -> tup
 def stream_store(url: str, part: BinaryIO, hasher: StreamHasher, opts: TransferOptions,
                    callback: Callback, size: int | None = None) -> None:
     """Append the rest of ``url`` (from ``hasher.size`` on) to ``part``."""
-    fs, path = filesystem(url, opts)
+    target = _direct(url, opts)
+    fs: Any = None  # the S3 client does it, or s3fs/another fsspec store
+    path = ""
+    if target is None:
+        fs, path = filesystem(url, opts)
     try:
-        if size and size <= SMALL_OBJECT and not hasher.size and not is_local(fs):
+        if size and size <= SMALL_OBJECT and not hasher.size \
+                and (target is not None or not is_local(fs)):
             # One ranged GET for a small object. Opening a file, or a cat_file without a
             # range, costs object stores an extra HEAD request (s3fs sizes the object to
             # decide on a parallel download), which doubles a many-file pull. One byte
             # more than expected is asked for, so that a larger object is caught.
-            data = memoryview(fs.cat_file(path, start=0, end=size + 1))  # views, no copies
+            data = memoryview(s3.read_range(target, size + 1) if target is not None
+                              else fs.cat_file(path, start=0, end=size + 1))  # no copies
             for i in range(0, len(data), NET_CHUNK):
                 write_chunk(hasher, data[i:i + NET_CHUNK], size, url, callback)
             return
-        with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
-            if hasher.size:
-                src.seek(hasher.size)
-            while chunk := src.read(CHUNK_SIZE):
-                write_chunk(hasher, chunk, None, url, callback)
+        chunks = s3.stream(target, hasher.size, CHUNK_SIZE) if target is not None \
+            else _chunks(fs, path, hasher.size)
+        for chunk in chunks:
+            write_chunk(hasher, chunk, None, url, callback)
     except ZooError:
         raise
     except Exception as exc:
         raise translate_store(exc, url) from None
+
+
+def _chunks(fs: Any, path: str, offset: int) -> Iterator[bytes]:
+    """The file at ``path`` from ``offset`` on, in chunks (a streaming read)."""
+    with fs.open(path, "rb", block_size=CHUNK_SIZE) as src:
+        if offset:
+            src.seek(offset)
+        while chunk := src.read(CHUNK_SIZE):
+            yield chunk
 
 
 #: Exception names (httpx, asyncssh, azure-core; not imported here) and what they mean.
@@ -200,6 +235,8 @@ TIMEOUTS = frozenset({"ReadTimeout", "WriteTimeout", "PoolTimeout", "ConnectTime
 #: A write (or read) refused to a user who is logged in (asyncssh: SFTP's "permission
 #: denied"; webdav4: a 403 to MKCOL, MOVE or COPY).
 DENIED = frozenset({"SFTPPermissionDenied", "ForbiddenOperation"})
+#: S3 error codes (a ``ClientError``'s, or s3fs's exception names) for rejected credentials.
+_S3_AUTH = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
 #: Azure error codes (``HttpResponseError.error_code``).
 _AZURE_AUTH = ("AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation")
 _AZURE_MISSING_CONTAINER = ("ContainerNotFound", "The specified container does not exist",
@@ -218,8 +255,8 @@ def translate_store(exc: BaseException, url: str) -> BaseException:
     shown = urlmod.redact(url)
     name = type(exc).__name__
     text = reason(exc)
-    status = _status(exc)
-    code = str(getattr(exc, "error_code", "") or "")
+    status = _status(exc) or s3.status(exc)  # botocore's ClientError: in its response
+    code = str(getattr(exc, "error_code", "") or "") or s3.error_code(exc)
     if isinstance(exc, IsADirectoryError):
         return TransferError(shown, "is a directory, not a file")
     if any(word in f"{code} {text}" for word in _AZURE_MISSING_CONTAINER) \
@@ -233,7 +270,7 @@ def translate_store(exc: BaseException, url: str) -> BaseException:
             or "Unable to locate credentials" in text:
         return TransferError(shown, "no credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                                     "a profile, or the remote's options")
-    if name in ("InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in text \
+    if name in _S3_AUTH or code in _S3_AUTH or "InvalidAccessKeyId" in text \
             or code in _AZURE_AUTH or status == 401 or "failed to authenticate" in text \
             or (isinstance(exc, PermissionError) and "for user" in text):  # asyncssh login
         return TransferError(shown, f"credentials rejected: {text}")
@@ -243,6 +280,9 @@ def translate_store(exc: BaseException, url: str) -> BaseException:
         return TransferError(shown, f"access denied: {text}")
     if name in UNREACHABLE or "Could not connect" in text:
         return TransferError(shown, f"endpoint unreachable: {text}", transient=True)
+    if name == "ReadTimeoutError":  # botocore's, reading a body: its text names no URL
+        return TransferError(shown, "timed out: no data within the read timeout",
+                             transient=True)
     if isinstance(exc, ConnectionError) or name in BROKEN:
         # The connection broke mid-transfer: retried, resuming from the bytes received.
         return TransferError(shown, f"connection broken: {text}", transient=True)
@@ -268,6 +308,12 @@ def _status(exc: BaseException) -> int | None:
 
 def remote_size(url: str, opts: TransferOptions) -> int | None:
     """Size of the object at ``url``, or None when there is none."""
+    target = _direct(url, opts)
+    if target is not None:
+        try:
+            return s3.size(target)
+        except Exception as exc:
+            raise translate_store(exc, url) from None
     fs, path = filesystem(url, opts)
     try:
         info = fs.info(path)
@@ -290,6 +336,9 @@ def list_sizes(base: str, opts: TransferOptions) -> dict[str, int] | None:
     if urlmod.is_http(base):
         return None
     try:
+        target = _direct(base, opts)
+        if target is not None:
+            return s3.list_sizes(target)
         fs, path = filesystem(base, opts)
         found = fs.find(path, detail=True)
     except (ZooError, Exception):  # any failure: fall back to asking per object
@@ -313,12 +362,21 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
     TransferError
         The store refused or failed, or holds a different size afterwards.
     """
-    fs, path = filesystem(url, opts)
+    target = _direct(url, opts) if size < s3.SINGLE_PUT else None  # larger: multipart
+    fs: Any = None  # the S3 client does it, or s3fs/another fsspec store
+    path = ""
+    if target is None:
+        fs, path = filesystem(url, opts)
     in_place = url.split("://", 1)[0].lower() in WRITTEN_IN_PLACE
     attempt = 0
     while True:
         try:
-            _put(fs, src, path, callback, in_place=in_place)
+            if target is not None:
+                with open(src, "rb") as f:
+                    s3.put(target, f)
+                callback.relative_update(size)
+            else:
+                _put(fs, src, path, callback, in_place=in_place)
             break
         except Exception as exc:
             error = translate_store(exc, url)
@@ -327,7 +385,7 @@ def upload(src: str, url: str, *, size: int, opts: TransferOptions,
                 raise error from None
             attempt += 1
             opts.sleep(opts.backoff * (2 ** attempt))
-    if is_local(fs):
+    if fs is not None and is_local(fs):
         stored: int | None = os.stat(path).st_size  # our own copy: a stat is the check
     elif not check or checked_on_upload(url, opts):
         return  # the store checked it, or the caller checks many uploads with one listing
