@@ -177,12 +177,16 @@ def test_add_of_a_large_file_killed_at_random_points(tmp_path):
             obj.unlink()
 
     # How much CPU time an uninterrupted add takes: the kills are spread over that work
-    # (CPU time, unlike the wall clock, does not stretch when the machine is busy).
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    assert run_zoo("add", "models/big/big.caffemodel", cwd=repo).returncode == 0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    work = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    reset()
+    # (CPU time, unlike the wall clock, does not stretch when the machine is busy; page
+    # allocation costs do vary from run to run, so the cheaper of two runs is the measure).
+    works = []
+    for _ in range(2):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert run_zoo("add", "models/big/big.caffemodel", cwd=repo).returncode == 0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        works.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        reset()
+    work = min(works)
 
     killed = 0
     for _ in range(KILLS):

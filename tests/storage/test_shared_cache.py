@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import PY, ZOO_VCS, git, make_weights, run_zoo
 from zoo_vcs.storage.cache import ObjectCache
-from zoo_vcs.storage.fileio import locked
+from zoo_vcs.storage.fileio import locked, open_lock_file
 
 SHARED = "[cache]\nshared = group\n"
 SITE = sysconfig.get_paths()["purelib"]
@@ -262,3 +262,19 @@ def test_two_users_of_one_group_fetch_through_one_cache(tmp_path, group_users):
         assert {p.stat().st_gid for p in cache.rglob("*")} == {gid}, "setgid folders"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_partial_opened_while_it_is_committed_stays_read_only(tmp_path):
+    """Two pulls of one object: the second opens the partial file just as the first makes
+    it a read-only object. Only the file's creator sets its mode, so the object stays
+    read-only (the second used to make it group-writable again through its handle)."""
+    partial = tmp_path / "partial"
+    first = open_lock_file(partial, shared=True)
+    assert stat.S_IMODE(partial.stat().st_mode) == 0o664
+    os.chmod(partial, 0o444)  # the first commits it: read-only, then renamed
+    second = open_lock_file(partial, shared=True)
+    obj = tmp_path / "object"
+    os.replace(partial, obj)
+    first.close()
+    second.close()
+    assert stat.S_IMODE(obj.stat().st_mode) == 0o444

@@ -81,15 +81,31 @@ def share(path: str | os.PathLike[str], mode: int, fd: int | None = None) -> Non
 
 def open_lock_file(path: str | os.PathLike[str], *, shared: bool = False) -> BinaryIO:
     """Open (creating) a lock or partial file for appending and reading; with ``shared``,
-    it is made group-writable so that every member of the group can take it over."""
-    f = open(path, "a+b")  # noqa: SIM115 - the caller closes it
-    if shared:
+    one this call creates is made group-writable so that every member of the group can
+    take it over.
+
+    Only its creator sets the mode: a file opened as it was being committed (made a
+    read-only object and renamed) must not be made writable again through this handle.
+    """
+    flags = os.O_RDWR | os.O_APPEND
+    while True:
         try:
-            share(path, SHARED_FILE_MODE, f.fileno())
-        except BaseException:
-            f.close()
-            raise
-    return f
+            fd, created = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+            break
+        except FileExistsError:
+            pass
+        try:
+            fd, created = os.open(path, flags), False
+            break
+        except FileNotFoundError:
+            continue  # committed (renamed away) in between: create it afresh
+    try:
+        if shared and created:
+            share(path, SHARED_FILE_MODE, fd)
+        return open(fd, "a+b")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def clean_stale_temps(folder: Path) -> list[Path]:
