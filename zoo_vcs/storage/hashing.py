@@ -104,8 +104,10 @@ class StreamHasher:
                     job(chunk.data)
             except BaseException as exc:  # re-raised in the producer's thread
                 self._error = self._error or exc
-            finally:
+            try:
                 chunk.release()
+            except BaseException as exc:  # a producer gone (its loop closed): stay alive
+                self._error = self._error or exc
 
     def _start(self) -> None:
         for i, job in enumerate(self._jobs()):
