@@ -115,10 +115,15 @@ def write_chunk(hasher: StreamHasher, chunk: bytes | memoryview, size: int | Non
     """Hash and write one chunk in the background (the hasher's sinks: the partial file, a
     workspace copy) and count it; more bytes than ``size`` is an error."""
     if size is not None and hasher.size + len(chunk) > size:
-        raise IntegrityError(url, expected=f"{size} bytes", actual="more bytes",
-                             url=urlmod.redact(url), algorithm="size")
+        raise too_many_bytes(url, size)
     hasher.update(chunk)  # hashes and writes on worker threads while we read on
     callback.relative_update(len(chunk))
+
+
+def too_many_bytes(url: str, size: int) -> IntegrityError:
+    """A source sent more than the object's ``size`` bytes: not the object."""
+    return IntegrityError(urlmod.redact(url), expected=f"{size} bytes", actual="more bytes",
+                          url=urlmod.redact(url), algorithm="size")
 
 
 def size_mismatch(url: str, *, expected: int, found: int | None, sha1: str,

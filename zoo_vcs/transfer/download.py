@@ -81,7 +81,6 @@ def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
             digests = hasher.finish()
         except RestartDownload:
             hasher.close()
-            _close(direct)
             _truncate(part)
             restarts += 1
             if restarts > 2:  # a server that cannot resume at all must not loop us forever
@@ -90,9 +89,10 @@ def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
             continue
         except BaseException:
             hasher.close()
-            _close(direct)
             raise
-        _close(direct)
+        finally:  # the stage threads are done (finish or close): the file gets its flags back
+            if direct is not None:
+                direct.close()
         if (sha1 is None or digests.sha1 == sha1) and (size is None or digests.size == size) \
                 and (sha256 is None or digests.sha256 == sha256):
             return digests
@@ -109,11 +109,6 @@ def download(url: str, part: BinaryIO, *, sha1: str | None, size: int | None,
                                  url=urlmod.redact(url), size=digests.size, algorithm="sha256")
         raise IntegrityError(name, expected=sha1 or "?", actual=digests.sha1,
                              url=urlmod.redact(url), size=digests.size)
-
-
-def _close(direct: DirectWriter | None) -> None:
-    if direct is not None:
-        direct.close()
 
 
 def _truncate(part: BinaryIO) -> None:

@@ -35,6 +35,7 @@ from .common import (
     parse_retry_after,
     reason,
     require_network,
+    too_many_bytes,
 )
 
 log = logging.getLogger(__name__)
@@ -158,9 +159,7 @@ async def _pump(fs: Any, url: str, offset: int, size: int | None, hasher: Stream
                     hasher.submit(buffer[:filled])
                 raise
             if size is not None and sent + filled + len(chunk) > size and not wrong_size:
-                raise IntegrityError(urlmod.redact(url), expected=f"{size} bytes",
-                                     actual="more bytes", url=urlmod.redact(url),
-                                     algorithm="size")
+                raise too_many_bytes(url, size)
             view = memoryview(chunk)
             while view:
                 if not filled:
